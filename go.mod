@@ -1,0 +1,3 @@
+module facility
+
+go 1.26
