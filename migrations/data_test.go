@@ -297,7 +297,7 @@ func TestReferenceDataOrganisationTypes(t *testing.T) {
 		"government_ministry": "government", "public_agency": "government",
 		"employers_org": "employers", "business_membership_org": "employers",
 		"workers_org_trade_union": "workers",
-		"cooperative": "", "social_enterprise": "", "startup": "", "private_enterprise": "",
+		"cooperative":             "", "social_enterprise": "", "startup": "", "private_enterprise": "",
 		"ngo_cso": "", "association": "", "tvet_training_provider": "", "university_research": "",
 		"regional_sectoral_body": "", "un_agency_internal": "", "individual": "",
 	}
