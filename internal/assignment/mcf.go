@@ -1,0 +1,362 @@
+package assignment
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+)
+
+// Minimum-cost circulation with lower bounds, solved by the primal-dual
+// method: Dijkstra on reduced costs (stopped as soon as the sink is settled)
+// updates the node potentials, then a blocking flow (Dinic) pushes as much
+// as possible along arcs of zero reduced cost. Potentials keep every
+// residual arc's reduced cost non-negative throughout, which is exactly the
+// optimality certificate returned at the end.
+
+const capInf = int32(1 << 30)
+
+type mcf struct {
+	n     int32
+	first []int32 // arcs of node v are first[v]..first[v+1]-1
+	to    []int32
+	rev   []int32
+	cap   []int32 // residual capacity
+	cost  []int64
+	pi    []int64
+
+	edgeArc []int32 // forward arc of each network edge
+	edgeCap []int32 // capacity after removing the lower bound
+
+	ss, tt int32
+	need   int64 // supply to route from ss to tt
+
+	// scratch
+	dist  []int64
+	seen  []uint32
+	stamp uint32
+	heap  []heapItem
+	level []int32
+	iter  []int32
+	queue []int32
+}
+
+type heapItem struct {
+	d int64
+	v int32
+}
+
+var errInfeasible = errors.New("no flow satisfies the hard constraints")
+
+// newMCF transforms lower bounds into node supplies, adds a super source and
+// sink and lays the arcs out by tail node, in an order shuffled by seed so
+// that ties between equally cheap paths are broken by the seed.
+func newMCF(nw *network, seed int64) *mcf {
+	n := nw.nodes + 2
+	g := &mcf{n: n, ss: nw.nodes, tt: nw.nodes + 1}
+	supply := make([]int64, nw.nodes)
+	type arcSpec struct {
+		from, to int32
+		cap      int32
+		cost     int64
+		edge     int32 // network edge or -1
+	}
+	specs := make([]arcSpec, 0, len(nw.edges)+int(nw.nodes))
+	g.edgeCap = make([]int32, len(nw.edges))
+	for i, e := range nw.edges {
+		if e.lower > 0 {
+			supply[e.from] -= int64(e.lower)
+			supply[e.to] += int64(e.lower)
+		}
+		g.edgeCap[i] = e.cap - e.lower
+		specs = append(specs, arcSpec{e.from, e.to, e.cap - e.lower, e.cost, int32(i)})
+	}
+	for v, b := range supply {
+		switch {
+		case b > 0:
+			specs = append(specs, arcSpec{g.ss, int32(v), int32(b), 0, -1})
+			g.need += b
+		case b < 0:
+			specs = append(specs, arcSpec{int32(v), g.tt, int32(-b), 0, -1})
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
+	rng.Shuffle(len(specs), func(i, j int) { specs[i], specs[j] = specs[j], specs[i] })
+
+	m := 2 * len(specs)
+	g.first = make([]int32, n+1)
+	for _, s := range specs {
+		g.first[s.from+1]++
+		g.first[s.to+1]++
+	}
+	for v := int32(0); v < n; v++ {
+		g.first[v+1] += g.first[v]
+	}
+	pos := make([]int32, n)
+	copy(pos, g.first[:n])
+	g.to = make([]int32, m)
+	g.rev = make([]int32, m)
+	g.cap = make([]int32, m)
+	g.cost = make([]int64, m)
+	g.edgeArc = make([]int32, len(nw.edges))
+	for _, s := range specs {
+		a, b := pos[s.from], pos[s.to]
+		pos[s.from]++
+		pos[s.to]++
+		g.to[a], g.rev[a], g.cap[a], g.cost[a] = s.to, b, s.cap, s.cost
+		g.to[b], g.rev[b], g.cap[b], g.cost[b] = s.from, a, 0, -s.cost
+		if s.edge >= 0 {
+			g.edgeArc[s.edge] = a
+		}
+	}
+	g.pi = make([]int64, n)
+	g.dist = make([]int64, n)
+	g.seen = make([]uint32, n)
+	g.level = make([]int32, n)
+	g.iter = make([]int32, n)
+	return g
+}
+
+// initPotentials makes every residual arc's reduced cost non-negative with
+// Bellman-Ford from a virtual source joined to all nodes. The residual graph
+// of the initial (lower-bound) flow has no cycle of negative cost because it
+// only has forward arcs and the network is acyclic apart from T->S, whose
+// cycles run through the saturated proposal arcs.
+func (g *mcf) initPotentials(ctx context.Context) error {
+	for i := range g.pi {
+		g.pi[i] = 0
+	}
+	inQueue := make([]bool, g.n)
+	queue := make([]int32, 0, g.n)
+	for v := int32(0); v < g.n; v++ {
+		queue = append(queue, v)
+		inQueue[v] = true
+	}
+	count := 0
+	limit := int64(g.n) * int64(g.n+1)
+	var relax int64
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		inQueue[u] = false
+		count++
+		if count&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		for a := g.first[u]; a < g.first[u+1]; a++ {
+			if g.cap[a] <= 0 {
+				continue
+			}
+			v := g.to[a]
+			if d := g.pi[u] + g.cost[a]; d < g.pi[v] {
+				g.pi[v] = d
+				relax++
+				if relax > limit {
+					return errors.New("negative cycle in the initial network (internal error)")
+				}
+				if !inQueue[v] {
+					inQueue[v] = true
+					queue = append(queue, v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// run routes g.need units from ss to tt at minimum cost.
+func (g *mcf) run(ctx context.Context, progress func(done, total int)) (phases int, err error) {
+	if err := g.initPotentials(ctx); err != nil {
+		return 0, err
+	}
+	var flow int64
+	for flow < g.need {
+		if err := ctx.Err(); err != nil {
+			return phases, err
+		}
+		phases++
+		if !g.dijkstra() {
+			return phases, errInfeasible
+		}
+		for {
+			if !g.bfs() {
+				break
+			}
+			copy(g.iter, g.first[:g.n])
+			for {
+				f := g.dfs(g.ss, int32(min(g.need-flow, int64(capInf))))
+				if f == 0 {
+					break
+				}
+				flow += int64(f)
+			}
+			if flow >= g.need {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return phases, err
+			}
+		}
+		if progress != nil {
+			progress(int(flow), int(g.need))
+		}
+	}
+	return phases, nil
+}
+
+// dijkstra computes reduced-cost distances from ss until tt is settled and
+// raises the potentials; it reports whether tt is reachable.
+func (g *mcf) dijkstra() bool {
+	g.stamp++
+	st := g.stamp
+	const inf = math.MaxInt64
+	for i := range g.dist {
+		g.dist[i] = inf
+	}
+	g.dist[g.ss] = 0
+	g.heap = g.heap[:0]
+	g.push(heapItem{0, g.ss})
+	for len(g.heap) > 0 {
+		it := g.pop()
+		u := it.v
+		if g.seen[u] == st || it.d > g.dist[u] {
+			continue
+		}
+		g.seen[u] = st
+		if u == g.tt {
+			break
+		}
+		pu := g.pi[u] + it.d
+		for a := g.first[u]; a < g.first[u+1]; a++ {
+			if g.cap[a] <= 0 {
+				continue
+			}
+			v := g.to[a]
+			if g.seen[v] == st {
+				continue
+			}
+			nd := g.cost[a] + pu - g.pi[v]
+			if nd < g.dist[v] {
+				g.dist[v] = nd
+				g.push(heapItem{nd, v})
+			}
+		}
+	}
+	if g.seen[g.tt] != st {
+		return false
+	}
+	dt := g.dist[g.tt]
+	for v := range g.pi {
+		if g.seen[v] == st {
+			g.pi[v] += g.dist[v]
+		} else {
+			g.pi[v] += dt
+		}
+	}
+	return true
+}
+
+func (g *mcf) push(it heapItem) {
+	h := append(g.heap, it)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 4
+		if h[p].d <= it.d {
+			break
+		}
+		h[i] = h[p]
+		i = p
+	}
+	h[i] = it
+	g.heap = h
+}
+
+func (g *mcf) pop() heapItem {
+	h := g.heap
+	top := h[0]
+	last := h[len(h)-1]
+	h = h[:len(h)-1]
+	n := len(h)
+	i := 0
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		best := c
+		for j := c + 1; j < c+4 && j < n; j++ {
+			if h[j].d < h[best].d {
+				best = j
+			}
+		}
+		if h[best].d >= last.d {
+			break
+		}
+		h[i] = h[best]
+		i = best
+	}
+	if n > 0 {
+		h[i] = last
+	}
+	g.heap = h
+	return top
+}
+
+func (g *mcf) admissible(u int32, a int32) bool {
+	return g.cap[a] > 0 && g.cost[a]+g.pi[u]-g.pi[g.to[a]] == 0
+}
+
+// bfs layers the admissible graph from ss; it reports whether tt is reached.
+func (g *mcf) bfs() bool {
+	for i := range g.level {
+		g.level[i] = -1
+	}
+	g.level[g.ss] = 0
+	q := append(g.queue[:0], g.ss)
+	for i := 0; i < len(q); i++ {
+		u := q[i]
+		if u == g.tt {
+			continue
+		}
+		for a := g.first[u]; a < g.first[u+1]; a++ {
+			v := g.to[a]
+			if g.level[v] < 0 && g.admissible(u, a) {
+				g.level[v] = g.level[u] + 1
+				q = append(q, v)
+			}
+		}
+	}
+	g.queue = q
+	return g.level[g.tt] >= 0
+}
+
+func (g *mcf) dfs(u int32, f int32) int32 {
+	if u == g.tt {
+		return f
+	}
+	var pushed int32
+	for ; g.iter[u] < g.first[u+1]; g.iter[u]++ {
+		a := g.iter[u]
+		v := g.to[a]
+		if g.level[v] != g.level[u]+1 || !g.admissible(u, a) {
+			continue
+		}
+		d := g.dfs(v, min(f-pushed, g.cap[a]))
+		if d > 0 {
+			g.cap[a] -= d
+			g.cap[g.rev[a]] += d
+			pushed += d
+			if pushed == f {
+				return pushed
+			}
+		}
+	}
+	return pushed
+}
+
+// edgeFlow is the flow on network edge i, lower bound included.
+func (g *mcf) edgeFlow(nw *network, i int) int32 {
+	return nw.edges[i].lower + g.edgeCap[i] - g.cap[g.edgeArc[i]]
+}
