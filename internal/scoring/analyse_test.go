@@ -84,6 +84,9 @@ func TestAnalyseExample(t *testing.T) {
 		if p.ExpectedRank != nil && *p.RankLow > *p.RankHigh {
 			t.Errorf("%s: bad interval %d-%d", p.ID, *p.RankLow, *p.RankHigh)
 		}
+		if p.ExpectedRank != nil && p.CrossesFundingLine != (*p.RankLow <= 3 && *p.RankHigh > 3) {
+			t.Errorf("%s: interval %d-%d, crosses line 3: %v", p.ID, *p.RankLow, *p.RankHigh, p.CrossesFundingLine)
+		}
 	}
 	for _, e := range res.Evaluators {
 		if len(e.CriterionLeniency) != 3 || e.AgreementWithOthers == nil {

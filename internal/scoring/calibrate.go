@@ -401,6 +401,15 @@ type RankInterval struct {
 	CrossesFundingLine bool `json:"crosses_funding_line"`
 }
 
+// sortableBits maps a float32 to a uint32 with the same order (NaN aside).
+func sortableBits(f float32) uint32 {
+	b := math.Float32bits(f)
+	if b&0x80000000 != 0 {
+		return ^b
+	}
+	return b | 0x80000000
+}
+
 // maxRankCells bounds draws x proposals in RankIntervals (40 MB of ranks).
 const maxRankCells = 10_000_000
 
@@ -424,21 +433,17 @@ func RankIntervals(est []Estimate, opt RankIntervalOptions) []RankInterval {
 	draws := min(opt.Draws, max(100, maxRankCells/n))
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x72616e6b)) // "rank"
 	ranks := make([]int32, n*draws)
-	val := make([]float64, n)
-	order := make([]int, n)
+	keys := make([]uint64, n)
 	for d := 0; d < draws; d++ {
+		// Sort packed keys (descending score at float32 precision, then
+		// index) rather than indices with a comparator: several times
+		// faster, and equal-looking draws still rank deterministically.
 		for i, e := range est {
-			val[i] = e.Score + e.SE*rng.NormFloat64()
-			order[i] = i
+			keys[i] = uint64(^sortableBits(float32(e.Score+e.SE*rng.NormFloat64())))<<32 | uint64(i)
 		}
-		slices.SortFunc(order, func(a, b int) int {
-			if c := cmp.Compare(val[b], val[a]); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
-		for r, i := range order {
-			ranks[i*draws+d] = int32(r + 1)
+		slices.Sort(keys)
+		for r, k := range keys {
+			ranks[int(uint32(k))*draws+d] = int32(r + 1)
 		}
 	}
 	tail := (1 - opt.Level) / 2
