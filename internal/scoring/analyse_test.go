@@ -190,8 +190,63 @@ func TestGenerateDeterministicAndValid(t *testing.T) {
 	if len(a.Reviews) != 150 || len(a.Planted.Merit) != 50 || len(a.Planted.Leniency) != 10 {
 		t.Errorf("sizes: %d reviews, %d merits, %d leniencies", len(a.Reviews), len(a.Planted.Merit), len(a.Planted.Leniency))
 	}
+	for seed := uint64(0); seed < 20; seed++ {
+		g := Generate(GenerateOptions{Proposals: 40, Evaluators: 8, Criteria: 4, MissingRate: 0.5, Groups: 2, Seed: seed})
+		if err := g.Validate(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
 	// A generated instance round-trips through the strict reader.
 	if _, err := ReadInstance(strings.NewReader(string(ja))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAnalyseRankBy(t *testing.T) {
+	for _, by := range []string{RankByCalibrated, RankByRaw, RankByConsensus} {
+		in := readExample(t)
+		in.RankBy = by
+		res, err := Analyse(context.Background(), in)
+		if err != nil {
+			t.Fatalf("%s: %v", by, err)
+		}
+		if !strings.HasPrefix(res.Ranking.Basis, by) {
+			t.Errorf("%s: basis %q", by, res.Ranking.Basis)
+		}
+		top := res.Ranking.Entries[0]
+		if by == RankByConsensus && top.Proposal != "FAC-2026-001" {
+			t.Errorf("consensus ranking: top %s, want FAC-2026-001 (consensus 4.5/4.5/4)", top.Proposal)
+		}
+	}
+}
+
+// TestAnalyseCalibrationHelpsRanking: on a generated call with strong
+// evaluator leniencies the calibrated totals track the planted merits more
+// closely than the raw totals.
+func TestAnalyseCalibrationHelpsRanking(t *testing.T) {
+	in := Generate(GenerateOptions{Proposals: 300, Evaluators: 30, ReviewsPerProposal: 3, LeniencySD: 0.8, MissingRate: 0.1, Seed: 11})
+	res, err := Analyse(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw, cal, truth []float64
+	for _, p := range res.Proposals {
+		raw = append(raw, p.Overall.Raw.Mean)
+		cal = append(cal, p.Overall.Calibrated)
+		truth = append(truth, in.Planted.Merit[p.ID])
+	}
+	rc, cc := corr(raw, truth), corr(cal, truth)
+	t.Logf("correlation with planted merit: raw %.3f, calibrated %.3f", rc, cc)
+	if cc <= rc || cc < 0.9 {
+		t.Errorf("calibrated r %.3f should exceed raw r %.3f and 0.9", cc, rc)
+	}
+	// Calibrated leniencies track the planted ones.
+	var len_, ltruth []float64
+	for _, e := range res.Evaluators {
+		len_ = append(len_, e.Leniency)
+		ltruth = append(ltruth, in.Planted.Leniency[e.ID])
+	}
+	if r := corr(len_, ltruth); r < 0.95 {
+		t.Errorf("leniency r %.3f, want > 0.95", r)
 	}
 }

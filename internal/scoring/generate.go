@@ -27,7 +27,8 @@ type GenerateOptions struct {
 	// 0.5, 0.4 score points).
 	MeritSD, LeniencySD, NoiseSD float64
 	// MissingRate is the chance that a review leaves a criterion out
-	// (default 0); every review keeps at least one score.
+	// (default 0); every review keeps at least one score and the first
+	// review of each proposal is complete.
 	MissingRate float64
 	Seed        uint64
 }
@@ -94,9 +95,10 @@ func Generate(opt GenerateOptions) *Instance {
 		k := min(opt.ReviewsPerProposal, len(evals))
 		q := &evaluatorQueue{rng: rng, n: len(evals)}
 		for p := g; p < opt.Proposals; p += opt.Groups {
-			for _, j := range q.take(k) {
-				e := evals[j]
-				in.Reviews = append(in.Reviews, genReview(rng, in, opt, scale, centre, pid(p), eid(e)))
+			for n, j := range q.take(k) {
+				// The first review of a proposal is complete so that every
+				// criterion has at least one score and the instance is valid.
+				in.Reviews = append(in.Reviews, genReview(rng, in, opt, scale, centre, pid(p), eid(evals[j]), n == 0))
 			}
 		}
 	}
@@ -138,14 +140,14 @@ func contains(xs []int, v int) bool {
 	return false
 }
 
-func genReview(rng *rand.Rand, in *Instance, opt GenerateOptions, scale Scale, centre float64, p, e string) Review {
+func genReview(rng *rand.Rand, in *Instance, opt GenerateOptions, scale Scale, centre float64, p, e string, complete bool) Review {
 	// Confidence mostly 3-4, as in real panels.
 	conf := []int{1, 2, 3, 3, 3, 4, 4, 4, 5, 5}[rng.IntN(10)]
 	r := Review{ProposalID: p, EvaluatorID: e, Confidence: conf, Scores: map[string]float64{}}
 	truth := centre + in.Planted.Merit[p] + in.Planted.Leniency[e]
 	for i, c := range in.Criteria {
 		last := i == len(in.Criteria)-1
-		if opt.MissingRate > 0 && rng.Float64() < opt.MissingRate && !(last && len(r.Scores) == 0) {
+		if !complete && opt.MissingRate > 0 && rng.Float64() < opt.MissingRate && !(last && len(r.Scores) == 0) {
 			continue
 		}
 		// Noise shrinks with confidence: Var = NoiseSD^2 * 3/confidence.
