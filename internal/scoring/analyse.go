@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -231,6 +232,9 @@ type scope struct {
 // per-evaluator statistics, thresholds, rank intervals and the ranking. It
 // returns an error for an invalid instance or a cancelled context.
 func Analyse(ctx context.Context, in *Instance) (*Result, error) {
+	if in == nil {
+		return nil, errors.New("analyse: no instance")
+	}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}

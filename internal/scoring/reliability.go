@@ -205,7 +205,11 @@ func ICC(targets [][]float64) (ICCResult, error) {
 	if res.MSB <= 0 {
 		return res, errors.New("icc: all proposals have the same mean, so between-proposal variance is zero")
 	}
-	res.ICC1 = (res.MSB - res.MSW) / (res.MSB + (res.K-1)*res.MSW)
+	den := res.MSB + (res.K-1)*res.MSW
+	if den <= 0 {
+		return res, errors.New("icc: numbers of ratings per proposal are too uneven for ICC(1)")
+	}
+	res.ICC1 = (res.MSB - res.MSW) / den
 	res.ICC1K = (res.MSB - res.MSW) / res.MSB
 	return res, nil
 }
