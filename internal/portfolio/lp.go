@@ -522,3 +522,51 @@ func (l *lp) lagrange() float64 {
 	}
 	return bound
 }
+
+// restrict builds the relaxation over the columns keep marks, moving the
+// fixed columns' contribution into the row bounds and dropping rows the
+// remaining bounds imply. It reports false when a row can no longer be met.
+func (l *lp) restrict(keep []bool) (*lp, []int, bool) {
+	var cols []int
+	newIdx := make([]int, l.n)
+	for j := 0; j < l.n; j++ {
+		newIdx[j] = -1
+		if keep[j] {
+			newIdx[j] = len(cols)
+			cols = append(cols, j)
+		}
+	}
+	var rows []lpRow
+	for i := 0; i < l.m; i++ {
+		var r lpRow
+		shift := 0.0
+		minAct, maxAct := 0.0, 0.0
+		for e := l.rowStart[i]; e < l.rowStart[i+1]; e++ {
+			j, v := l.rowCol[e], l.rowVal[e]
+			if newIdx[j] < 0 {
+				shift += v * l.lo[j]
+				continue
+			}
+			r.idx = append(r.idx, newIdx[j])
+			r.val = append(r.val, v)
+			minAct += math.Min(v*l.lo[j], v*l.up[j])
+			maxAct += math.Max(v*l.lo[j], v*l.up[j])
+		}
+		r.lo, r.up = l.lo[l.n+i]-shift, l.up[l.n+i]-shift
+		slack := 1e-9 * (1 + math.Abs(minAct) + math.Abs(maxAct) + math.Abs(shift))
+		if minAct > r.up+slack || maxAct < r.lo-slack {
+			return nil, nil, false
+		}
+		if minAct >= r.lo-slack && maxAct <= r.up+slack {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	c := make([]float64, len(cols))
+	lo := make([]float64, len(cols))
+	up := make([]float64, len(cols))
+	for k, j := range cols {
+		c[k], lo[k], up[k] = l.c[j], l.lo[j], l.up[j]
+	}
+	return newLP(len(cols), rows, c, lo, up), cols, true
+}

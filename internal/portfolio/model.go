@@ -142,6 +142,9 @@ func compile(in *Instance) (*model, error) {
 					continue
 				}
 			}
+			if len(by[k]) <= c {
+				continue // cannot bind; leaving it out keeps explanations short
+			}
 			m.rules = append(m.rules, rule{kind: ruleMaxCount, members: by[k], limit: int64(c), diversity: true,
 				group: what + " " + k, label: fmt.Sprintf("the cap of %d proposals per %s (%s)", c, what, k)})
 		}

@@ -16,9 +16,15 @@ type searcher struct {
 	obj    []float64 // per proposal, maximised
 	scale  float64   // lp costs are −obj/scale
 
-	lp             *lp
+	full           *lp       // relaxation over every proposal
+	lp             *lp       // relaxation in use: full, or restricted to free proposals
+	cols           []int     // proposal of each column of lp
+	colOf          []int     // column of each proposal in lp, −1 when left out
+	offset         float64   // objective of proposals left out of lp at 1
 	baseLo, baseUp []float64 // after presolve, extra fixings and reduced-cost fixing
-	infeasible     bool      // shown by presolve
+	fullLo, fullUp []float64 // node bounds per proposal, for the heuristic
+	xFull          []float64
+	infeasible     bool // shown by presolve
 	tal            *tally
 	touched        []int
 
@@ -28,7 +34,7 @@ type searcher struct {
 	haveBest  bool
 	inexact   bool // an integral LP point failed the exact check
 
-	rootRC    []float64 // root reduced costs for global fixing
+	rootRC    []float64 // root reduced costs per proposal, for global fixing
 	rootBound float64
 	haveRoot  bool
 }
@@ -169,7 +175,12 @@ func newSearcher(m *model, active []bool, obj []float64) *searcher {
 	for j, v := range obj {
 		c[j] = -v / s.scale
 	}
-	s.lp = newLP(n, rows, c, s.baseLo, s.baseUp)
+	s.full = newLP(n, rows, c, s.baseLo, s.baseUp)
+	s.rootRC = make([]float64, n)
+	s.fullLo = make([]float64, n)
+	s.fullUp = make([]float64, n)
+	s.xFull = make([]float64, n)
+	s.useFull()
 	return s
 }
 
@@ -233,82 +244,301 @@ func (s *searcher) fixByRootCosts() {
 			v = 1
 		}
 		s.baseLo[j], s.baseUp[j] = v, v
-		s.lp.lo[j], s.lp.up[j] = v, v
+		if c := s.colOf[j]; c >= 0 {
+			s.lp.lo[c], s.lp.up[c] = v, v
+		}
 	}
 }
 
-// greedy builds a selection within the bounds lo/up: forced proposals first,
-// then members of unmet minimum rules, then the rest, each in the given
-// order, never breaking a rule that adding cannot repair. fill says whether
-// proposals with no objective gain are added.
+// useFull makes the relaxation over every proposal the one in use.
+func (s *searcher) useFull() {
+	s.lp = s.full
+	n := s.m.n
+	s.cols = make([]int, n)
+	s.colOf = make([]int, n)
+	for j := range s.cols {
+		s.cols[j], s.colOf[j] = j, j
+	}
+	s.offset = 0
+	copy(s.lp.lo[:n], s.baseLo)
+	copy(s.lp.up[:n], s.baseUp)
+	s.lp.prepare()
+}
+
+// restrict leaves the proposals fixed so far out of the relaxation, which
+// makes every later node cheaper. It reports false when the fixings leave no
+// room, so nothing better than the incumbent exists.
+func (s *searcher) restrict() bool {
+	for _, c := range s.touched {
+		p := s.cols[c]
+		s.lp.lo[c], s.lp.up[c] = s.baseLo[p], s.baseUp[p]
+	}
+	keep := make([]bool, s.lp.n)
+	for c, p := range s.cols {
+		keep[c] = s.baseLo[p] != s.baseUp[p]
+	}
+	l, cols, ok := s.lp.restrict(keep)
+	if !ok {
+		return false
+	}
+	for j := range s.colOf {
+		s.colOf[j] = -1
+	}
+	for c, j := range cols {
+		cols[c] = s.cols[j]
+		s.colOf[cols[c]] = c
+	}
+	s.offset = 0
+	for j := range s.baseLo {
+		if s.baseLo[j] == 1 && s.colOf[j] < 0 {
+			s.offset += s.obj[j]
+		}
+	}
+	s.cols = cols
+	s.lp = l
+	s.touched = s.touched[:0]
+	return true
+}
+
+// freeCount is the number of proposals not fixed for good.
+func (s *searcher) freeCount() int {
+	k := 0
+	for j := range s.baseLo {
+		if s.baseLo[j] != s.baseUp[j] {
+			k++
+		}
+	}
+	return k
+}
+
+// remap rewrites a node's fixings for the columns of a new relaxation; ok is
+// false when a fixing contradicts a proposal fixed for good, so the node
+// cannot hold anything better than the incumbent.
+func (s *searcher) remap(fixes []int32, oldCols []int) ([]int32, bool) {
+	out := make([]int32, 0, len(fixes))
+	for _, f := range fixes {
+		p, v := oldCols[f>>1], f&1
+		c := s.colOf[p]
+		if c < 0 {
+			if float64(v) != s.baseLo[p] {
+				return nil, false
+			}
+			continue
+		}
+		out = append(out, int32(c)<<1|v)
+	}
+	return out, true
+}
+
+// expand fills the per-proposal bounds and values of the current node.
+func (s *searcher) expand() {
+	copy(s.fullLo, s.baseLo)
+	copy(s.fullUp, s.baseUp)
+	copy(s.xFull, s.baseLo)
+	for c, p := range s.cols {
+		s.fullLo[p], s.fullUp[p], s.xFull[p] = s.lp.lo[c], s.lp.up[c], s.lp.x[c]
+	}
+}
+
+// greedy builds a selection within the bounds lo/up: forced proposals
+// first, then members of unmet minimum rules, then the rest in the given
+// order while keeping enough budget in reserve to meet the minimum rules,
+// then a repair of unmet share rules and a last strict fill. fill says
+// whether proposals with no objective gain are added.
 func (s *searcher) greedy(order []int, lo, up []float64, fill bool) ([]bool, bool) {
 	t := s.tal
 	t.reset()
 	m := s.m
+	budgetOn := s.active[m.budget]
+	budget := m.rules[m.budget].limit
 	for j := range lo {
 		if lo[j] == 1 {
 			t.set(j, true)
 		}
 	}
-	var before []float64
-	addOK := func(p int) bool {
-		before = before[:0]
-		for _, k := range m.shares {
-			if s.active[k] {
-				before = append(before, t.shortfall(k))
-			}
-		}
-		t.set(p, true)
-		good := true
-		if s.active[m.budget] && !t.ok(m.budget) {
-			good = false
+	// upperOK: nothing that adding cannot repair is broken, and no type
+	// exceeds its maximum share of the whole budget.
+	upperOK := func(p int) bool {
+		if budgetOn && !t.ok(m.budget) {
+			return false
 		}
 		for _, k := range m.memberOf[p] {
-			if good && s.active[k] && m.rules[k].upper() && !t.ok(k) {
-				good = false
-			}
-		}
-		i := 0
-		for _, k := range m.shares {
+			r := &m.rules[k]
 			if !s.active[k] {
 				continue
 			}
-			if good && t.shortfall(k) > before[i] {
-				good = false
+			if r.upper() && !t.ok(k) {
+				return false
 			}
-			i++
+			if r.kind == ruleMaxShare && budgetOn && cmpProducts(t.money[k], r.den, r.num, budget) > 0 {
+				return false
+			}
 		}
-		if !good {
+		return true
+	}
+	cheap := make([]int64, len(m.rules))
+	for k, on := range s.active {
+		if on && m.rules[k].kind == ruleMinCount {
+			cheap[k] = s.cheapest(k, up)
+		}
+	}
+	// reserve is the money still needed to meet the minimum rules.
+	reserve := func() float64 {
+		need := 0.0
+		for k, on := range s.active {
+			r := &m.rules[k]
+			if !on {
+				continue
+			}
+			switch r.kind {
+			case ruleMinShare:
+				f := float64(r.num) / float64(r.den)
+				if d := f*float64(t.total) - float64(t.money[k]); d > 0 && f < 1 {
+					need += d / (1 - f)
+				}
+			case ruleMinCount:
+				if d := r.limit - t.count[k]; d > 0 {
+					need += float64(d) * float64(cheap[k])
+				}
+			}
+		}
+		return need
+	}
+	try := func(p int, withReserve bool) bool {
+		if t.sel[p] || up[p] != 1 {
+			return false
+		}
+		t.set(p, true)
+		ok := upperOK(p) && (!withReserve || !budgetOn || float64(budget-t.total) >= reserve())
+		if !ok {
 			t.set(p, false)
 		}
-		return good
+		return ok
 	}
-	for k, on := range s.active {
-		r := &m.rules[k]
-		if !on || (r.kind != ruleMinCount && r.kind != ruleMinShare) {
-			continue
+	var before []float64
+	strict := func(p int) bool {
+		if t.sel[p] || up[p] != 1 {
+			return false
 		}
-		isMember := make(map[int]bool, len(r.members))
+		before = before[:0]
+		for _, k := range m.shares {
+			before = append(before, t.shortfall(k))
+		}
+		t.set(p, true)
+		ok := upperOK(p)
+		for i, k := range m.shares {
+			if ok && s.active[k] && t.shortfall(k) > before[i] {
+				ok = false
+			}
+		}
+		if !ok {
+			t.set(p, false)
+		}
+		return ok
+	}
+	member := make([]bool, m.n)
+	meet := func(k int) {
+		r := &m.rules[k]
+		clear(member)
 		for _, p := range r.members {
-			isMember[p] = true
+			member[p] = true
 		}
 		for _, p := range order {
 			if t.ok(k) {
+				return
+			}
+			if member[p] == (r.kind != ruleMaxShare) {
+				try(p, false)
+			}
+		}
+	}
+	minimums := func(kinds ...ruleKind) {
+		for k, on := range s.active {
+			if !on || t.ok(k) {
+				continue
+			}
+			for _, kind := range kinds {
+				if m.rules[k].kind == kind {
+					meet(k)
+				}
+			}
+		}
+	}
+	minimums(ruleMinCount)
+	for _, p := range order {
+		if fill || s.obj[p] > 0 {
+			try(p, true)
+		}
+	}
+	minimums(ruleMinCount, ruleMinShare, ruleMaxShare)
+	// drop removes p unless that breaks a rule that held.
+	var held []bool
+	drop := func(p int) bool {
+		held = held[:0]
+		for k := range m.rules {
+			held = append(held, !s.active[k] || t.ok(k))
+		}
+		t.set(p, false)
+		for k, h := range held {
+			if h && !t.ok(k) {
+				t.set(p, true)
+				return false
+			}
+		}
+		return true
+	}
+	// Share rules still unmet: swap the least wanted proposals on the wrong
+	// side for ones on the right side.
+	for k, on := range s.active {
+		r := &m.rules[k]
+		if !on || (r.kind != ruleMinShare && r.kind != ruleMaxShare) {
+			continue
+		}
+		clear(member)
+		for _, p := range r.members {
+			member[p] = true
+		}
+		wrong := r.kind == ruleMaxShare // members are on the wrong side of a maximum
+		for step := 0; step < 64 && !t.ok(k); step++ {
+			meet(k)
+			if t.ok(k) {
 				break
 			}
-			if isMember[p] && !t.sel[p] && up[p] == 1 {
-				addOK(p)
+			dropped := false
+			for i := len(order) - 1; i >= 0 && !dropped; i-- {
+				p := order[i]
+				if t.sel[p] && lo[p] != 1 && member[p] == wrong {
+					dropped = drop(p)
+				}
+			}
+			if !dropped {
+				break
 			}
 		}
 	}
 	for _, p := range order {
-		if !t.sel[p] && up[p] == 1 && (fill || s.obj[p] > 0) {
-			addOK(p)
+		if fill || s.obj[p] > 0 {
+			strict(p)
 		}
 	}
 	sel := append([]bool(nil), t.sel...)
 	ok, _ := t.feasible(s.active)
 	return sel, ok
+}
+
+// cheapest is the smallest amount among the members of rule k still
+// allowed by up and not selected.
+func (s *searcher) cheapest(k int, up []float64) int64 {
+	best := int64(-1)
+	for _, p := range s.m.rules[k].members {
+		if up[p] == 1 && !s.tal.sel[p] && (best < 0 || s.m.amount[p] < best) {
+			best = s.m.amount[p]
+		}
+	}
+	if best < 0 {
+		return 0
+	}
+	return best
 }
 
 // heuristicOrder sorts proposals by LP value, then objective per money
@@ -375,15 +605,12 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 		res.bound, res.complete = math.Inf(-1), true
 		return res
 	}
-	l := s.lp
+	s.useFull()
 	n := s.m.n
-	copy(l.lo[:n], s.baseLo)
-	copy(l.up[:n], s.baseUp)
-	l.prepare()
 	q := &nodeQueue{}
 	cur := &bbNode{bound: math.Inf(1)}
 	lastReport := time.Now()
-	iterLimit := 50*(l.m+10) + 1000
+	restricted := false
 	stop := func(why string, pending *bbNode) bbResult {
 		if pending != nil {
 			heap.Push(q, pending)
@@ -395,7 +622,32 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 		}
 		return res
 	}
+	done := func() bbResult {
+		res.complete = true
+		res.bound = math.Inf(-1)
+		if s.haveBest {
+			res.bound = s.bestValue
+		}
+		return res
+	}
 	for {
+		if cur == nil && restricted && s.freeCount()*5 < s.lp.n*3 {
+			// Enough proposals fixed since the last restriction to shrink the
+			// relaxation again; open nodes are carried over.
+			oldCols := s.cols
+			if !s.restrict() {
+				return done()
+			}
+			var keepNodes nodeQueue
+			for _, nd := range *q {
+				if f, ok := s.remap(nd.fixes, oldCols); ok {
+					nd.fixes = f
+					keepNodes = append(keepNodes, nd)
+				}
+			}
+			*q = keepNodes
+			heap.Init(q)
+		}
 		if cur == nil {
 			for q.Len() > 0 {
 				nd := heap.Pop(q).(*bbNode)
@@ -405,12 +657,7 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 				}
 			}
 			if cur == nil {
-				res.complete = true
-				res.bound = math.Inf(-1)
-				if s.haveBest {
-					res.bound = s.bestValue
-				}
-				return res
+				return done()
 			}
 		}
 		if s.haveBest && cur.bound <= s.bestValue+s.eps(lim.relGap) {
@@ -438,26 +685,29 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 		res.nodes++
 		nd := cur
 		cur = nil
+		l := s.lp
+		nc := l.n
 		// Bounds of this node.
-		for _, j := range s.touched {
-			l.lo[j], l.up[j] = s.baseLo[j], s.baseUp[j]
+		for _, c := range s.touched {
+			p := s.cols[c]
+			l.lo[c], l.up[c] = s.baseLo[p], s.baseUp[p]
 		}
 		s.touched = s.touched[:0]
 		conflict := false
 		for _, f := range nd.fixes {
-			j, v := int(f>>1), float64(f&1)
-			if v < s.baseLo[j] || v > s.baseUp[j] {
+			c, v := int(f>>1), float64(f&1)
+			if p := s.cols[c]; v < s.baseLo[p] || v > s.baseUp[p] {
 				conflict = true
 				break
 			}
-			l.lo[j], l.up[j] = v, v
-			s.touched = append(s.touched, j)
+			l.lo[c], l.up[c] = v, v
+			s.touched = append(s.touched, c)
 		}
 		if conflict {
 			continue
 		}
 		l.prepare()
-		st := l.solve(ctx, iterLimit)
+		st := l.solve(ctx, 50*(l.m+10)+1000)
 		if st == lpInfeasible {
 			continue
 		}
@@ -465,21 +715,33 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 			res.nodes--
 			return stop("", nd)
 		}
-		lagBound := -l.lagrange() * s.scale
+		lagBound := -l.lagrange()*s.scale + s.offset
 		ub := math.Min(lagBound, nd.bound)
-		if nd.depth == 0 && len(nd.fixes) == 0 {
-			s.rootRC = append(s.rootRC[:0], l.rc...)
+		root := nd.depth == 0 && len(nd.fixes) == 0
+		if root {
+			for c, p := range s.cols {
+				s.rootRC[p] = l.rc[c]
+			}
 			s.rootBound = lagBound
 			s.haveRoot = true
 			// An early incumbent from the LP point makes fixing bite at once.
-			sel, ok := s.greedy(s.heuristicOrder(l.x[:n]), s.baseLo, s.baseUp, false)
-			if ok {
+			s.expand()
+			if sel, ok := s.greedy(s.heuristicOrder(s.xFull), s.fullLo, s.fullUp, false); ok {
 				s.offer(sel)
 			}
 			s.fixByRootCosts()
+			if !restricted && s.haveBest {
+				// Re-solve the root over the proposals still free.
+				restricted = true
+				if !s.restrict() {
+					return done()
+				}
+				cur = nd
+				continue
+			}
 		} else if res.nodes%32 == 0 {
-			sel, ok := s.greedy(s.heuristicOrder(l.x[:n]), l.lo[:n], l.up[:n], false)
-			if ok {
+			s.expand()
+			if sel, ok := s.greedy(s.heuristicOrder(s.xFull), s.fullLo, s.fullUp, false); ok {
 				s.offer(sel)
 			}
 		}
@@ -488,29 +750,30 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 		}
 		// Branching variable: the most fractional free proposal.
 		br, brScore := -1, -1.0
-		for j := 0; j < n; j++ {
-			if l.lo[j] == l.up[j] {
+		for c := 0; c < nc; c++ {
+			if l.lo[c] == l.up[c] {
 				continue
 			}
-			f := l.x[j] - math.Floor(l.x[j])
+			f := l.x[c] - math.Floor(l.x[c])
 			sc := math.Min(f, 1-f)
 			if st != lpOptimal {
 				sc += 1e-3 // any free proposal will do when the LP did not finish
 			} else if sc < 1e-7 {
 				continue
 			}
-			sc += 1e-9 * math.Abs(s.obj[j]) / s.scale
+			sc += 1e-9 * math.Abs(s.obj[s.cols[c]]) / s.scale
 			if sc > brScore {
-				br, brScore = j, sc
+				br, brScore = c, sc
 			}
 		}
 		if br < 0 {
-			if st == lpOptimal || allFixed(l, n) {
+			if st == lpOptimal || allFixed(l, nc) {
+				s.expand()
 				sel := make([]bool, n)
-				for j := 0; j < n; j++ {
-					v := l.x[j]
-					if l.lo[j] == l.up[j] {
-						v = l.lo[j]
+				for j := range sel {
+					v := s.xFull[j]
+					if s.fullLo[j] == s.fullUp[j] {
+						v = s.fullLo[j]
 					}
 					sel[j] = v > 0.5
 				}
@@ -527,16 +790,16 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 		if s.haveBest {
 			allow := lagBound - s.bestValue - s.eps(lim.relGap)
 			var extra []int32
-			for j := 0; j < n; j++ {
-				rc := l.rc[j]
-				if j == br || l.lo[j] == l.up[j] || rc == 0 || math.Abs(rc)*s.scale < allow {
+			for c := 0; c < nc; c++ {
+				rc := l.rc[c]
+				if c == br || l.lo[c] == l.up[c] || rc == 0 || math.Abs(rc)*s.scale < allow {
 					continue
 				}
 				v := int32(0)
 				if rc < 0 {
 					v = 1
 				}
-				extra = append(extra, int32(j)<<1|v)
+				extra = append(extra, int32(c)<<1|v)
 			}
 			if len(extra) > 0 {
 				fixes = append(append(make([]int32, 0, len(fixes)+len(extra)+1), fixes...), extra...)
