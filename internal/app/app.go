@@ -1,0 +1,98 @@
+// Package app wires Facility together: configuration, database, services,
+// job queue and HTTP application. The facility command and the tests build
+// the same application through it, so what is tested is what runs.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"facility/internal/accounts"
+	"facility/internal/authz"
+	"facility/internal/config"
+	"facility/internal/database"
+	"facility/internal/i18n"
+	"facility/internal/jobs"
+	"facility/internal/mail"
+	"facility/internal/organisations"
+	"facility/internal/web"
+	"facility/ui"
+)
+
+// App is a running Facility.
+type App struct {
+	Config        *config.Config
+	DB            *database.DB
+	Authz         *authz.Enforcer
+	Accounts      *accounts.Service
+	Organisations *organisations.Service
+	Text          *i18n.Catalogue
+	Jobs          *jobs.Queue
+	Web           *web.Server
+	Log           *slog.Logger
+	stopWatch     context.CancelFunc
+}
+
+// Logger returns the JSON logger on standard error at the configured level.
+func Logger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// OpenDatabase connects to the configured database.
+func OpenDatabase(ctx context.Context, cfg *config.Config) (*database.DB, error) {
+	return database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath(), database.Options{})
+}
+
+// New builds the application on a migrated database. Workers start only
+// with Start.
+func New(ctx context.Context, cfg *config.Config, db *database.DB, log *slog.Logger, version string) (*App, error) {
+	text, err := i18n.Load(ui.Locales())
+	if err != nil {
+		return nil, err
+	}
+	enf, err := authz.New(ctx, db, log)
+	if err != nil {
+		return nil, err
+	}
+	sender := mail.NewSender(db.Gorm, cfg.SMTP, log)
+	q, err := jobs.New(db, sender, log)
+	if err != nil {
+		return nil, err
+	}
+	acc := accounts.New(db.Gorm, accounts.Settings{
+		IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout, PublicURL: cfg.PublicURL(),
+	}, text, enf, q.MailQueued, log)
+	orgs := organisations.New(db.Gorm, text, cfg.PublicURL(), q.MailQueued, enf)
+	w, err := web.New(web.Deps{Config: cfg, DB: db, Accounts: acc, Organisations: orgs, Authz: enf, Text: text, Log: log, Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("web application: %w", err)
+	}
+	return &App{Config: cfg, DB: db, Authz: enf, Accounts: acc, Organisations: orgs, Text: text, Jobs: q, Web: w, Log: log}, nil
+}
+
+// Start runs the background work: the job queue and the policy watcher.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	a.stopWatch = cancel
+	go a.Authz.Watch(wctx, 2*time.Second)
+	return nil
+}
+
+// Stop ends background work; the database is closed by its opener.
+func (a *App) Stop(ctx context.Context) {
+	if a.stopWatch != nil {
+		a.stopWatch()
+	}
+	if err := a.Jobs.Stop(ctx); err != nil {
+		a.Log.Warn("stop job queue", "error", err)
+	}
+	a.Authz.Close()
+}

@@ -1,0 +1,204 @@
+// Package audit keeps the append-only, hash-chained record of what happened:
+// sign-ins, denials, role changes and every domain action. A record is
+// written in the same transaction as the change it describes, so there is
+// never a change without its record nor a record of a change that rolled back.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"facility/internal/database"
+)
+
+// Actor is who acted and from where; handlers fill it from the request.
+type Actor struct {
+	UserID    string // empty for anonymous visitors
+	IP        string
+	RequestID string
+}
+
+// Entry is one thing that happened.
+type Entry struct {
+	Action     string // e.g. "session.login", "role.grant"
+	ObjectType string
+	ObjectID   string
+	Domain     string // authorisation domain the action belongs to, if any
+	Details    map[string]any
+}
+
+// Record is a stored entry with its place in the chain.
+type Record struct {
+	Seq        int64     `gorm:"column:seq;primaryKey" json:"seq"`
+	ID         string    `gorm:"column:id" json:"id"`
+	At         time.Time `gorm:"column:at" json:"at"`
+	ActorID    string    `gorm:"column:actor_id" json:"actor_id"`
+	Action     string    `gorm:"column:action" json:"action"`
+	ObjectType string    `gorm:"column:object_type" json:"object_type"`
+	ObjectID   string    `gorm:"column:object_id" json:"object_id"`
+	Domain     string    `gorm:"column:domain" json:"domain"`
+	IP         string    `gorm:"column:ip" json:"ip"`
+	RequestID  string    `gorm:"column:request_id" json:"request_id"`
+	Details    string    `gorm:"column:details" json:"details"`
+	PrevHash   string    `gorm:"column:prev_hash" json:"prev_hash"`
+	Hash       string    `gorm:"column:hash" json:"hash"`
+}
+
+// TableName maps Record to its table.
+func (Record) TableName() string { return "audit_log" }
+
+// Append writes an entry inside tx, which must be the transaction of the
+// change being recorded.
+func Append(tx *gorm.DB, a Actor, e Entry) error {
+	if tx.Dialector.Name() == "postgres" {
+		// The chain needs one writer at a time; the lock ends with the transaction.
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(7460021)").Error; err != nil {
+			return fmt.Errorf("audit lock: %w", err)
+		}
+	}
+	var last Record
+	err := tx.Select("seq", "hash").Order("seq DESC").Limit(1).Find(&last).Error
+	if err != nil {
+		return fmt.Errorf("read audit chain head: %w", err)
+	}
+	at, err := database.Now(tx)
+	if err != nil {
+		return err
+	}
+	details := "{}"
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return fmt.Errorf("encode audit details: %w", err)
+		}
+		details = string(b)
+	}
+	r := Record{
+		Seq:        last.Seq + 1,
+		ID:         database.NewID(),
+		At:         at.Truncate(time.Microsecond),
+		ActorID:    a.UserID,
+		Action:     e.Action,
+		ObjectType: e.ObjectType,
+		ObjectID:   e.ObjectID,
+		Domain:     e.Domain,
+		IP:         a.IP,
+		RequestID:  a.RequestID,
+		Details:    details,
+		PrevHash:   last.Hash,
+	}
+	r.Hash = r.computeHash()
+	if err := tx.Create(&r).Error; err != nil {
+		return fmt.Errorf("write audit record: %w", err)
+	}
+	return nil
+}
+
+// Write records an entry in its own transaction, for events that change
+// nothing else (a failed sign-in, a denial).
+func Write(ctx context.Context, db *gorm.DB, a Actor, e Entry) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return Append(tx, a, e) })
+}
+
+func (r *Record) computeHash() string {
+	h := sha256.New()
+	for _, f := range []string{
+		strconv.FormatInt(r.Seq, 10), r.ID, r.At.UTC().Format(time.RFC3339Nano), r.ActorID, r.Action,
+		r.ObjectType, r.ObjectID, r.Domain, r.IP, r.RequestID, r.Details, r.PrevHash,
+	} {
+		// Length-prefixing keeps "ab"+"c" and "a"+"bc" apart.
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Problem is one place where the stored chain does not hold.
+type Problem struct {
+	Seq    int64
+	Reason string
+}
+
+// Verify walks the whole chain and reports every record whose content, order
+// or link does not match what was written.
+func Verify(ctx context.Context, db *gorm.DB) (checked int64, problems []Problem, err error) {
+	prev := Record{}
+	var batch []Record
+	res := db.WithContext(ctx).Order("seq").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
+		for i := range batch {
+			r := &batch[i]
+			checked++
+			if r.Seq != prev.Seq+1 {
+				problems = append(problems, Problem{r.Seq, fmt.Sprintf("records %d to %d are missing", prev.Seq+1, r.Seq-1)})
+			}
+			if r.PrevHash != prev.Hash {
+				problems = append(problems, Problem{r.Seq, "link to the previous record is broken"})
+			}
+			if r.computeHash() != r.Hash {
+				problems = append(problems, Problem{r.Seq, "content differs from what was recorded"})
+			}
+			prev = *r
+		}
+		return nil
+	})
+	if res.Error != nil {
+		return checked, problems, fmt.Errorf("read audit log: %w", res.Error)
+	}
+	return checked, problems, nil
+}
+
+// Filter narrows a listing; empty fields match everything.
+type Filter struct {
+	ActorID    string
+	Action     string // prefix, e.g. "session."
+	ObjectType string
+	ObjectID   string
+	From, To   time.Time
+	BeforeSeq  int64 // for paging backwards from the newest
+	Limit      int
+}
+
+// List returns records newest first.
+func List(ctx context.Context, db *gorm.DB, f Filter) ([]Record, error) {
+	q := db.WithContext(ctx).Model(&Record{})
+	if f.ActorID != "" {
+		q = q.Where("actor_id = ?", f.ActorID)
+	}
+	if f.Action != "" {
+		q = q.Where("action LIKE ? ESCAPE '\\'", escapeLike(f.Action)+"%")
+	}
+	if f.ObjectType != "" {
+		q = q.Where("object_type = ?", f.ObjectType)
+	}
+	if f.ObjectID != "" {
+		q = q.Where("object_id = ?", f.ObjectID)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", f.To)
+	}
+	if f.BeforeSeq > 0 {
+		q = q.Where("seq < ?", f.BeforeSeq)
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var out []Record
+	if err := q.Order("seq DESC").Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list audit records: %w", err)
+	}
+	return out, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

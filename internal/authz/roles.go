@@ -1,0 +1,126 @@
+package authz
+
+// Roles. A role is granted in exactly one domain of its kind.
+const (
+	RoleAdmin     = "admin"
+	RoleAuditor   = "auditor"
+	RoleManager   = "manager"
+	RoleEvaluator = "evaluator"
+	RoleMentor    = "mentor"
+	RoleDonor     = "donor"
+	RoleOrgOwner  = "org_owner"
+	RoleOrgMember = "org_member"
+)
+
+// Domain kinds.
+const (
+	KindSystem   = "system"
+	KindFacility = "facility"
+	KindOrg      = "org"
+)
+
+// roleKinds says in which kind of domain each role may be granted.
+var roleKinds = map[string]string{
+	RoleAdmin:     KindSystem,
+	RoleAuditor:   KindSystem,
+	RoleManager:   KindFacility,
+	RoleEvaluator: KindFacility,
+	RoleMentor:    KindFacility,
+	RoleDonor:     KindFacility,
+	RoleOrgOwner:  KindOrg,
+	RoleOrgMember: KindOrg,
+}
+
+// StaffRoles must sign in with a second factor.
+var StaffRoles = []string{RoleAdmin, RoleAuditor, RoleManager, RoleEvaluator, RoleMentor, RoleDonor}
+
+// GrantableRoles are the roles an administrator grants by hand; organisation
+// roles follow membership instead.
+var GrantableRoles = []string{RoleAdmin, RoleAuditor, RoleManager, RoleEvaluator, RoleMentor, RoleDonor}
+
+// Objects and actions named by permission rows and by handlers.
+const (
+	ObjAll          = "*"
+	ObjRole         = "role"
+	ObjUser         = "user"
+	ObjAudit        = "audit"
+	ObjOutbox       = "outbox"
+	ObjOrganisation = "organisation"
+	ObjMember       = "member"
+	ObjCall         = "call"
+	ObjProposal     = "proposal"
+	ObjReview       = "review"
+	ObjAssignment   = "assignment"
+	ObjPortfolio    = "portfolio"
+	ObjReport       = "report"
+
+	ActAll     = "*"
+	ActRead    = "read"
+	ActCreate  = "create"
+	ActUpdate  = "update"
+	ActDelete  = "delete"
+	ActManage  = "manage"
+	ActSubmit  = "submit"
+	ActScore   = "score"
+	ActExport  = "export"
+	ActDecide  = "decide"
+	ActPublish = "publish"
+	ActScreen  = "screen"
+)
+
+// permissions are the p rows: they ship with the code and replace whatever
+// p rows the database holds at start. Role grants (g rows) are data.
+var permissions = [][]string{
+	// Administrators run the system and may act in every facility.
+	{RoleAdmin, "system", ObjAll, ActAll, "allow"},
+	{RoleAdmin, "facility:*", ObjAll, ActAll, "allow"},
+	{RoleAdmin, "org:*", ObjOrganisation, ActRead, "allow"},
+	{RoleAdmin, "org:*", ObjMember, ActRead, "allow"},
+
+	// Auditors read everything and change nothing.
+	{RoleAuditor, "system", ObjAll, ActRead, "allow"},
+	{RoleAuditor, "system", ObjAudit, ActExport, "allow"},
+	{RoleAuditor, "facility:*", ObjAll, ActRead, "allow"},
+	{RoleAuditor, "org:*", ObjAll, ActRead, "allow"},
+
+	// Facility managers run their facility's calls end to end.
+	{RoleManager, "facility:*", ObjCall, ActAll, "allow"},
+	{RoleManager, "facility:*", ObjProposal, ActRead, "allow"},
+	{RoleManager, "facility:*", ObjProposal, ActScreen, "allow"},
+	{RoleManager, "facility:*", ObjProposal, ActExport, "allow"},
+	{RoleManager, "facility:*", ObjAssignment, ActManage, "allow"},
+	{RoleManager, "facility:*", ObjReview, ActRead, "allow"},
+	{RoleManager, "facility:*", ObjPortfolio, ActAll, "allow"},
+	{RoleManager, "facility:*", ObjReport, ActAll, "allow"},
+
+	// Evaluators read and score what they are assigned (domain code checks
+	// assignment and conflicts).
+	{RoleEvaluator, "facility:*", ObjCall, ActRead, "allow"},
+	{RoleEvaluator, "facility:*", ObjProposal, ActRead, "allow"},
+	{RoleEvaluator, "facility:*", ObjReview, ActScore, "allow"},
+
+	// Mentors follow the innovations they mentor.
+	{RoleMentor, "facility:*", ObjCall, ActRead, "allow"},
+	{RoleMentor, "facility:*", ObjProposal, ActRead, "allow"},
+
+	// Donors see aggregates only.
+	{RoleDonor, "facility:*", ObjReport, ActRead, "allow"},
+
+	// Applicants act for their organisation.
+	{RoleOrgOwner, "org:*", ObjOrganisation, ActAll, "allow"},
+	{RoleOrgOwner, "org:*", ObjMember, ActAll, "allow"},
+	{RoleOrgOwner, "org:*", ObjProposal, ActAll, "allow"},
+	{RoleOrgMember, "org:*", ObjOrganisation, ActRead, "allow"},
+	{RoleOrgMember, "org:*", ObjMember, ActRead, "allow"},
+	{RoleOrgMember, "org:*", ObjProposal, ActRead, "allow"},
+	{RoleOrgMember, "org:*", ObjProposal, ActCreate, "allow"},
+	{RoleOrgMember, "org:*", ObjProposal, ActUpdate, "allow"},
+
+	// Read-only roles can never write, whatever else is granted to the role.
+	{RoleAuditor, "*", ObjAll, ActCreate, "deny"},
+	{RoleAuditor, "*", ObjAll, ActUpdate, "deny"},
+	{RoleAuditor, "*", ObjAll, ActDelete, "deny"},
+	{RoleDonor, "*", ObjAll, ActCreate, "deny"},
+	{RoleDonor, "*", ObjAll, ActUpdate, "deny"},
+	{RoleDonor, "*", ObjAll, ActDelete, "deny"},
+}

@@ -1,0 +1,181 @@
+// Package mail sends Facility's e-mail. Every message is first written to
+// the outbox table inside the transaction of the action that caused it, so a
+// receipt exists exactly when the action committed. With an SMTP server
+// configured, a job delivers it; without one (the bare-machine default) it
+// stays in the outbox, where an administrator reads it, and is logged.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"facility/internal/config"
+	"facility/internal/database"
+)
+
+// Message is an e-mail to one recipient, plain text.
+type Message struct {
+	To      string
+	Subject string
+	Body    string
+	Kind    string // e.g. "verify_email", for filtering the outbox
+}
+
+// Stored is a message in the outbox.
+type Stored struct {
+	ID        string     `gorm:"column:id;primaryKey" json:"id"`
+	ToAddress string     `gorm:"column:to_address" json:"to"`
+	Subject   string     `gorm:"column:subject" json:"subject"`
+	Body      string     `gorm:"column:body" json:"body"`
+	Kind      string     `gorm:"column:kind" json:"kind"`
+	CreatedAt time.Time  `gorm:"column:created_at" json:"created_at"`
+	SentAt    *time.Time `gorm:"column:sent_at" json:"sent_at"`
+	Attempts  int        `gorm:"column:attempts" json:"attempts"`
+	LastError string     `gorm:"column:last_error" json:"last_error"`
+}
+
+// TableName maps Stored to the outbox.
+func (Stored) TableName() string { return "outbox" }
+
+// Queue writes m to the outbox inside tx and returns its id.
+func Queue(tx *gorm.DB, m Message) (string, error) {
+	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
+		// Header injection: never let user text start a new header line.
+		return "", fmt.Errorf("mail header contains a line break")
+	}
+	now, err := database.Now(tx)
+	if err != nil {
+		return "", err
+	}
+	s := Stored{ID: database.NewID(), ToAddress: m.To, Subject: m.Subject, Body: m.Body, Kind: m.Kind, CreatedAt: now}
+	if err := tx.Create(&s).Error; err != nil {
+		return "", fmt.Errorf("write outbox: %w", err)
+	}
+	return s.ID, nil
+}
+
+// Outbox reads the outbox for administrators and tests.
+func Outbox(ctx context.Context, db *gorm.DB, to string, limit int) ([]Stored, error) {
+	q := db.WithContext(ctx).Order("created_at DESC, id DESC")
+	if to != "" {
+		q = q.Where("to_address = ?", strings.ToLower(to))
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var out []Stored
+	if err := q.Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return out, nil
+}
+
+// Sender delivers outbox messages over SMTP.
+type Sender struct {
+	db   *gorm.DB
+	smtp config.SMTP
+	log  *slog.Logger
+}
+
+// NewSender returns a sender; Enabled is false when no SMTP host is set.
+func NewSender(db *gorm.DB, smtp config.SMTP, log *slog.Logger) *Sender {
+	return &Sender{db: db, smtp: smtp, log: log}
+}
+
+// Enabled reports whether an SMTP server is configured.
+func (s *Sender) Enabled() bool { return s.smtp.Host != "" }
+
+// ErrAlreadySent means another worker delivered the message first.
+var ErrAlreadySent = errors.New("message already sent")
+
+// Deliver sends one outbox message and marks it sent. The row is locked while
+// sending so two workers never send the same message twice.
+func (s *Sender) Deliver(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var m Stored
+		q := tx
+		if tx.Dialector.Name() == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Where("id = ?", id).Take(&m).Error; err != nil {
+			return fmt.Errorf("read outbox message %s: %w", id, err)
+		}
+		if m.SentAt != nil {
+			return ErrAlreadySent
+		}
+		sendErr := s.send(ctx, m)
+		now, err := database.Now(tx)
+		if err != nil {
+			return err
+		}
+		if sendErr != nil {
+			if err := tx.Model(&Stored{}).Where("id = ?", id).Updates(map[string]any{
+				"attempts": gorm.Expr("attempts + 1"), "last_error": sendErr.Error(),
+			}).Error; err != nil {
+				return fmt.Errorf("record failed delivery: %w", err)
+			}
+			return nil // the sweep retries; the job itself is done
+		}
+		if err := tx.Model(&Stored{}).Where("id = ?", id).Updates(map[string]any{
+			"sent_at": now, "attempts": gorm.Expr("attempts + 1"), "last_error": "",
+		}).Error; err != nil {
+			return fmt.Errorf("mark message sent: %w", err)
+		}
+		s.log.Info("mail sent", "outbox_id", id, "kind", m.Kind)
+		return nil
+	})
+}
+
+func (s *Sender) send(ctx context.Context, m Stored) error {
+	msg := gomail.NewMsg()
+	if err := msg.From(s.smtp.From); err != nil {
+		return fmt.Errorf("sender address: %w", err)
+	}
+	if err := msg.To(m.ToAddress); err != nil {
+		return fmt.Errorf("recipient address: %w", err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	opts := []gomail.Option{gomail.WithPort(s.smtp.Port), gomail.WithTimeout(15 * time.Second)}
+	switch s.smtp.TLS {
+	case "none":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	case "starttls":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case "tls":
+		opts = append(opts, gomail.WithSSL())
+	}
+	if s.smtp.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(s.smtp.Username), gomail.WithPassword(s.smtp.Password))
+	}
+	c, err := gomail.NewClient(s.smtp.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("smtp client: %w", err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("smtp send: %w", err)
+	}
+	return nil
+}
+
+// Unsent lists messages still waiting, oldest first, for the sweep.
+func (s *Sender) Unsent(ctx context.Context, olderThan time.Duration, limit int) ([]string, error) {
+	var ids []string
+	cutoff := time.Now().UTC().Add(-olderThan)
+	err := s.db.WithContext(ctx).Model(&Stored{}).
+		Where("sent_at IS NULL AND attempts < ? AND created_at < ?", 20, cutoff).
+		Order("created_at").Limit(limit).Pluck("id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("list unsent mail: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"facility/internal/accounts"
+	"facility/internal/i18n"
+	"facility/internal/validate"
+	"facility/ui"
+)
+
+// loadTemplates parses the layout with each page into its own set, so pages
+// may define the same blocks.
+func loadTemplates() (map[string]*template.Template, error) {
+	names, err := fs.Glob(ui.Templates(), "*.html")
+	if err != nil {
+		return nil, fmt.Errorf("list templates: %w", err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		if n == "layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(template.FuncMap{
+			// field passes a page and a field's settings to the "field" block.
+			"field": func(p *page, name, kind, autocomplete string, required bool) map[string]any {
+				return map[string]any{"P": p, "Name": name, "Kind": kind, "Autocomplete": autocomplete, "Required": required}
+			},
+			"fmtTime": func(t time.Time, tz string) string {
+				loc, err := time.LoadLocation(tz)
+				if err != nil {
+					loc = time.UTC
+				}
+				return t.In(loc).Format("2006-01-02 15:04 MST")
+			},
+		}).ParseFS(ui.Templates(), "layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", n, err)
+		}
+		out[strings.TrimSuffix(n, ".html")] = t
+	}
+	return out, nil
+}
+
+// page is what every template receives.
+type page struct {
+	Lang      string
+	Languages []string
+	Title     string
+	User      *accounts.User
+	IsAdmin   bool
+	IsAuditor bool
+	CSRF      string
+	Path      string
+	RequestID string
+	Flash     string
+	Errors    validate.Errors
+	Form      url.Values
+	Data      any
+	text      *i18n.Catalogue
+}
+
+// T translates a message; args are name/value pairs for its placeholders.
+func (p *page) T(id string, args ...any) string {
+	var data map[string]any
+	if len(args) > 1 {
+		data = map[string]any{}
+		for i := 0; i+1 < len(args); i += 2 {
+			data[fmt.Sprint(args[i])] = args[i+1]
+		}
+	}
+	return p.text.Translate(p.Lang, id, data)
+}
+
+// FieldError is the translated message for a field, or "".
+func (p *page) FieldError(field string) string {
+	for _, e := range p.Errors {
+		if e.Field == field {
+			return fieldMessage(p.text, p.Lang, e)
+		}
+	}
+	return ""
+}
+
+// ErrorList is every field error, translated, for the summary at the top of a form.
+func (p *page) ErrorList() []fieldProblem {
+	out := make([]fieldProblem, 0, len(p.Errors))
+	for _, e := range p.Errors {
+		out = append(out, fieldProblem{Field: e.Field, Code: e.Code, Message: fieldMessage(p.text, p.Lang, e)})
+	}
+	return out
+}
+
+// Value is the submitted value of a field, to refill a form after an error.
+func (p *page) Value(field string) string { return p.Form.Get(field) }
+
+type fieldProblem struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// fieldMessage renders "Field: problem" in the reader's language.
+func fieldMessage(text *i18n.Catalogue, lang string, e validate.FieldError) string {
+	label := text.Translate(lang, "field_"+e.Field, nil)
+	return text.Translate(lang, "error_"+e.Code, mergeParams(e.Params, "Field", label))
+}
+
+func mergeParams(m map[string]any, k string, v any) map[string]any {
+	out := map[string]any{k: v}
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	return out
+}
+
+func (s *Server) newPage(c echo.Context, title string, data any) *page {
+	v := currentVisitor(c)
+	p := &page{Lang: lang(c), Languages: i18n.Languages, Title: title, User: v.User, Path: c.Request().URL.Path,
+		RequestID: requestID(c), Data: data, text: s.Text, Form: url.Values{}}
+	if tok, ok := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string); ok {
+		p.CSRF = tok
+	}
+	if v.fullySignedIn() {
+		p.IsAdmin, _ = s.Authz.Allowed(v.User.ID, "system", "role", "grant")
+		p.IsAuditor, _ = s.Authz.Allowed(v.User.ID, "system", "audit", "read")
+	}
+	if f, err := c.Cookie("__Host-facility_flash"); err == nil {
+		p.Flash = s.Text.Translate(p.Lang, "flash_"+f.Value, nil)
+		clearCookie(c, "__Host-facility_flash")
+	}
+	return p
+}
+
+// render writes a page with status.
+func (s *Server) render(c echo.Context, status int, name string, p *page) error {
+	t, ok := s.templates[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// redirectWithFlash sends the browser on after a successful form, with a
+// one-time message (a message id, never user text).
+func redirectWithFlash(c echo.Context, to, flash string) error {
+	if flash != "" {
+		c.SetCookie(&http.Cookie{Name: "__Host-facility_flash", Value: flash, Path: "/", Secure: true, HttpOnly: true,
+			SameSite: http.SameSiteLaxMode, MaxAge: 60})
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// formValues returns the submitted form, for refilling it after an error
+// (passwords are never sent back).
+func formValues(c echo.Context) url.Values {
+	f, err := c.FormParams()
+	if err != nil {
+		return url.Values{}
+	}
+	out := url.Values{}
+	for k, v := range f {
+		if strings.Contains(k, "password") || k == "csrf" {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
