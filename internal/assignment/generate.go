@@ -21,8 +21,9 @@ type GenerateOptions struct {
 	// GroupBounds adds "at least one ILO specialist" and "at most one from
 	// the applicant's own constituency" to every proposal.
 	GroupBounds bool
-	// Topics is the size of the topic vocabulary; default 400 (sparse
-	// expertise).
+	// Topics is the size of the topic vocabulary; default 400 or a quarter
+	// of the proposals, whichever is larger, so that each proposal has a
+	// roughly constant handful of topical evaluators as calls grow.
 	Topics int
 	// BidsPerEvaluator is the number of bids each evaluator places;
 	// default 10.
@@ -54,7 +55,7 @@ func Generate(opt GenerateOptions) *Instance {
 		opt.Languages = 3
 	}
 	if opt.Topics <= 0 {
-		opt.Topics = 400
+		opt.Topics = max(400, opt.Proposals/4)
 	}
 	if opt.BidsPerEvaluator == 0 {
 		opt.BidsPerEvaluator = 10
@@ -74,7 +75,7 @@ func Generate(opt GenerateOptions) *Instance {
 			Load: 2, Removal: 20},
 		Seed: opt.Seed,
 	}
-	topic := func() string { return fmt.Sprintf("t%03d", rng.IntN(opt.Topics)) }
+	topic := func() string { return fmt.Sprintf("t%04d", rng.IntN(opt.Topics)) }
 	pickLang := func() int {
 		r := rng.Float64()
 		var acc float64

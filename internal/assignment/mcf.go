@@ -31,13 +31,15 @@ type mcf struct {
 	ss, tt int32
 	need   int64 // supply to route from ss to tt
 
+	rounds int
+
 	// scratch
 	dist  []int64
 	seen  []uint32
 	stamp uint32
 	heap  []heapItem
-	level []int32
 	iter  []int32
+	level []int32
 	queue []int32
 }
 
@@ -63,6 +65,7 @@ func newMCF(nw *network, seed int64) *mcf {
 	}
 	specs := make([]arcSpec, 0, len(nw.edges)+int(nw.nodes))
 	g.edgeCap = make([]int32, len(nw.edges))
+	g.edgeArc = make([]int32, len(nw.edges))
 	for i, e := range nw.edges {
 		if e.lower > 0 {
 			supply[e.from] -= int64(e.lower)
@@ -98,7 +101,6 @@ func newMCF(nw *network, seed int64) *mcf {
 	g.rev = make([]int32, m)
 	g.cap = make([]int32, m)
 	g.cost = make([]int64, m)
-	g.edgeArc = make([]int32, len(nw.edges))
 	for _, s := range specs {
 		a, b := pos[s.from], pos[s.to]
 		pos[s.from]++
@@ -181,18 +183,21 @@ func (g *mcf) run(ctx context.Context, progress func(done, total int)) (phases i
 			return phases, errInfeasible
 		}
 		for {
+			g.rounds++
 			if !g.bfs() {
 				break
 			}
 			copy(g.iter, g.first[:g.n])
+			var pushed int64
 			for {
-				f := g.dfs(g.ss, int32(min(g.need-flow, int64(capInf))))
+				f := g.dfs(g.ss, int32(min(g.need-flow-pushed, int64(capInf))))
 				if f == 0 {
 					break
 				}
-				flow += int64(f)
+				pushed += int64(f)
 			}
-			if flow >= g.need {
+			flow += pushed
+			if pushed == 0 || flow >= g.need {
 				break
 			}
 			if err := ctx.Err(); err != nil {
@@ -218,15 +223,22 @@ func (g *mcf) dijkstra() bool {
 	g.dist[g.ss] = 0
 	g.heap = g.heap[:0]
 	g.push(heapItem{0, g.ss})
+	dt := int64(inf)
 	for len(g.heap) > 0 {
 		it := g.pop()
+		if it.d > dt {
+			break
+		}
 		u := it.v
 		if g.seen[u] == st || it.d > g.dist[u] {
 			continue
 		}
 		g.seen[u] = st
 		if u == g.tt {
-			break
+			// Keep settling nodes at distance dt: with them, every arc
+			// of zero reduced cost on a shortest path is inside the
+			// settled set, which the augmentation then confines itself to.
+			dt = it.d
 		}
 		pu := g.pi[u] + it.d
 		for a := g.first[u]; a < g.first[u+1]; a++ {
@@ -247,7 +259,6 @@ func (g *mcf) dijkstra() bool {
 	if g.seen[g.tt] != st {
 		return false
 	}
-	dt := g.dist[g.tt]
 	for v := range g.pi {
 		if g.seen[v] == st {
 			g.pi[v] += g.dist[v]
@@ -304,32 +315,40 @@ func (g *mcf) pop() heapItem {
 	return top
 }
 
-func (g *mcf) admissible(u int32, a int32) bool {
-	return g.cap[a] > 0 && g.cost[a]+g.pi[u]-g.pi[g.to[a]] == 0
+// edgeFlow is the flow on network edge i, lower bound included.
+func (g *mcf) edgeFlow(nw *network, i int) int32 {
+	return nw.edges[i].lower + g.edgeCap[i] - g.cap[g.edgeArc[i]]
 }
 
-// bfs layers the admissible graph from ss; it reports whether tt is reached.
+// bfs layers the admissible graph by distance to tt, searching backwards
+// from tt so that only nodes that can still reach it are visited; late in
+// the solve that is a small part of the network. It reports whether ss can
+// reach tt.
 func (g *mcf) bfs() bool {
 	for i := range g.level {
 		g.level[i] = -1
 	}
-	g.level[g.ss] = 0
-	q := append(g.queue[:0], g.ss)
+	st := g.stamp
+	g.level[g.tt] = 0
+	q := append(g.queue[:0], g.tt)
 	for i := 0; i < len(q); i++ {
-		u := q[i]
-		if u == g.tt {
-			continue
+		v := q[i]
+		if g.level[g.ss] >= 0 {
+			// Levels beyond ss's are never used by the blocking flow.
+			break
 		}
-		for a := g.first[u]; a < g.first[u+1]; a++ {
-			v := g.to[a]
-			if g.level[v] < 0 && g.admissible(u, a) {
-				g.level[v] = g.level[u] + 1
-				q = append(q, v)
+		pv := g.pi[v]
+		for a := g.first[v]; a < g.first[v+1]; a++ {
+			u := g.to[a]
+			b := g.rev[a] // the arc u->v
+			if g.level[u] < 0 && g.cap[b] > 0 && g.seen[u] == st && g.cost[b]+g.pi[u] == pv {
+				g.level[u] = g.level[v] + 1
+				q = append(q, u)
 			}
 		}
 	}
 	g.queue = q
-	return g.level[g.tt] >= 0
+	return g.level[g.ss] >= 0
 }
 
 func (g *mcf) dfs(u int32, f int32) int32 {
@@ -337,10 +356,12 @@ func (g *mcf) dfs(u int32, f int32) int32 {
 		return f
 	}
 	var pushed int32
+	pu := g.pi[u]
+	lu := g.level[u] - 1
 	for ; g.iter[u] < g.first[u+1]; g.iter[u]++ {
 		a := g.iter[u]
 		v := g.to[a]
-		if g.level[v] != g.level[u]+1 || !g.admissible(u, a) {
+		if g.level[v] != lu || g.cap[a] <= 0 || g.cost[a]+pu != g.pi[v] {
 			continue
 		}
 		d := g.dfs(v, min(f-pushed, g.cap[a]))
@@ -353,10 +374,6 @@ func (g *mcf) dfs(u int32, f int32) int32 {
 			}
 		}
 	}
+	g.level[u] = -1
 	return pushed
-}
-
-// edgeFlow is the flow on network edge i, lower bound included.
-func (g *mcf) edgeFlow(nw *network, i int) int32 {
-	return nw.edges[i].lower + g.edgeCap[i] - g.cap[g.edgeArc[i]]
 }

@@ -111,8 +111,10 @@ type ExplodedHub struct {
 type SolveStats struct {
 	Phases int `json:"phases"`
 	Rounds int `json:"rounds"` // network builds (1 + explosion rounds)
-	Nodes  int `json:"nodes"`
-	Arcs   int `json:"arcs"`
+	// Augments counts depth-first augmentation rounds.
+	Augments int `json:"augments"`
+	Nodes    int `json:"nodes"`
+	Arcs     int `json:"arcs"`
 }
 
 // InfeasibleError is returned when no assignment satisfies the hard
@@ -156,6 +158,7 @@ func Solve(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 		g := newMCF(nw, in.Seed)
 		phases, err := g.run(ctx, opt.Progress)
 		stats.Phases += phases
+		stats.Augments += g.rounds
 		if errors.Is(err, errInfeasible) {
 			return nil, &InfeasibleError{Detail: "no assignment satisfies all hard constraints together (conflicts, languages, group bounds, fixed pairs and loads), although each total adds up"}
 		}
