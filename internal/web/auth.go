@@ -162,7 +162,7 @@ func (s *Server) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := s.newPage(c, s.Text.Translate(lang(c), "register_done_title", nil), s.Text.Translate(lang(c), "register_done", map[string]any{"Email": r.Email}))
+	p := s.newPage(c, s.Text.Translate(lang(c), "register_done_title", nil), s.Text.Translate(lang(c), "register_done", map[string]any{"Email": strings.ToLower(strings.TrimSpace(r.Email))}))
 	return s.render(c, http.StatusOK, "message", p)
 }
 
