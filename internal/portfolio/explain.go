@@ -168,11 +168,11 @@ func details(m *model, active []bool, ids []int) []string {
 				fit++
 			}
 			if int64(fit) < r.limit {
-				along := "on their own"
+				along := ""
 				if len(forcedNames) > 0 {
-					along = "alongside the forced-in " + strings.Join(forcedNames, ", ")
+					along = " alongside the forced-in " + strings.Join(forcedNames, ", ")
 				}
-				out = append(out, fmt.Sprintf("%s cannot be met: only %d eligible proposals from %s fit in %s %s",
+				out = append(out, fmt.Sprintf("%s cannot be met: only %d eligible proposals from %s fit in %s%s",
 					capitalise(r.label), fit, r.group, m.rules[m.budget].label, along))
 				continue
 			}

@@ -87,7 +87,7 @@ func compile(in *Instance) (*model, error) {
 	m.rules = append(m.rules, rule{kind: ruleBudget, limit: in.Budget,
 		label: "the budget of " + formatMoney(in.Budget, cur), group: "all proposals"})
 	m.rules = append(m.rules, rule{kind: ruleThresholds, members: failing,
-		label: fmt.Sprintf("the evaluation thresholds (%d proposals fail them)", len(failing)), group: "proposals failing a threshold"})
+		label: fmt.Sprintf("the evaluation thresholds (%s)", plural(len(failing), "proposal fails them", "proposals fail them")), group: "proposals failing a threshold"})
 	r := &in.Rules
 	for _, t := range r.OrganisationTypes {
 		mem := byType[t.OrganisationType]
@@ -341,4 +341,11 @@ func formatMoney(v int64, currency string) string {
 		s = "-" + s
 	}
 	return currency + " " + s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

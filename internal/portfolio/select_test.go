@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strings"
 	"testing"
 )
 
@@ -245,4 +247,161 @@ func TestInfeasibilityExplanationIsMinimal(t *testing.T) {
 	if checked < 10 {
 		t.Fatalf("only %d infeasible instances checked", checked)
 	}
+}
+
+// allRules marks every rule of m active.
+func allRules(m *model) []bool {
+	a := make([]bool, len(m.rules))
+	for k := range a {
+		a[k] = true
+	}
+	return a
+}
+
+func meetsRules(t *testing.T, in *Instance, r *Result) {
+	t.Helper()
+	m, err := compile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tal := newTally(m)
+	for j, on := range selectionOf(in, r) {
+		if on {
+			tal.set(j, true)
+		}
+	}
+	if ok, k := tal.feasible(allRules(m)); !ok {
+		t.Fatalf("selection breaks %s", m.rules[k].label)
+	}
+}
+
+func TestGapIsHonestWhenStoppedEarly(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		for _, obj := range []string{ObjectiveScore, ObjectiveScoreMoney} {
+			in := Generate(GenerateOptions{Seed: seed, Proposals: 300, Objective: obj})
+			exact, err := Select(context.Background(), in, Options{SkipPriceOfDiversity: true})
+			if err != nil || !exact.Optimal {
+				t.Fatalf("seed %d %s: reference solve failed: %v %+v", seed, obj, err, exact)
+			}
+			opt := exact.ObjectiveValue
+			tol := 1e-9 * math.Max(1, math.Abs(opt))
+			for _, nodes := range []int64{1, 3, 10, 40} {
+				r, err := Select(context.Background(), in, Options{NodeLimit: nodes, SkipPriceOfDiversity: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Status == "unknown" {
+					if r.BestBound < opt-tol {
+						t.Fatalf("seed %d %s nodes %d: bound %v below optimum %v", seed, obj, nodes, r.BestBound, opt)
+					}
+					continue
+				}
+				meetsRules(t, in, r)
+				if r.ObjectiveValue > opt+tol || r.BestBound < opt-tol {
+					t.Fatalf("seed %d %s nodes %d: value %v bound %v, optimum %v", seed, obj, nodes, r.ObjectiveValue, r.BestBound, opt)
+				}
+				if math.Abs(r.Gap-(r.BestBound-r.ObjectiveValue)) > tol || r.Gap < 0 {
+					t.Fatalf("gap %v inconsistent with bound %v and value %v", r.Gap, r.BestBound, r.ObjectiveValue)
+				}
+				if r.Optimal && r.ObjectiveValue < opt-tol {
+					t.Fatalf("claims optimal at %v, optimum %v", r.ObjectiveValue, opt)
+				}
+			}
+		}
+	}
+	// A cancelled context still gives an honest answer.
+	in := Generate(GenerateOptions{Seed: 9, Proposals: 300})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := Select(ctx, in, Options{SkipPriceOfDiversity: true})
+	if err != nil || r.Optimal {
+		t.Fatalf("cancelled solve: %v %+v", err, r)
+	}
+}
+
+// greedyByScore is what REVIEW.md found breaking a share rule: take
+// proposals by score while the money lasts.
+func greedyByScore(in *Instance) []bool {
+	order := make([]int, len(in.Proposals))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return in.Proposals[order[a]].Score > in.Proposals[order[b]].Score })
+	sel := make([]bool, len(in.Proposals))
+	left := in.Budget
+	for _, i := range order {
+		p := in.Proposals[i]
+		if p.PassesThresholds && p.Amount <= left {
+			sel[i] = true
+			left -= p.Amount
+		}
+	}
+	return sel
+}
+
+func TestGreedyBreaksShareRuleSelectKeepsIt(t *testing.T) {
+	broken := 0
+	for seed := uint64(1); seed <= 5; seed++ {
+		in := Generate(GenerateOptions{Seed: seed, Proposals: 200})
+		in.Rules = Rules{OrganisationTypes: []TypeRule{{OrganisationType: "workers_org_trade_union", MinShare: ptr(0.20)}}}
+		m, _ := compile(in)
+		tal := newTally(m)
+		for j, on := range greedyByScore(in) {
+			if on {
+				tal.set(j, true)
+			}
+		}
+		if ok, _ := tal.feasible(allRules(m)); !ok {
+			broken++
+		}
+		r, err := Select(context.Background(), in, Options{})
+		if err != nil || !r.Optimal {
+			t.Fatalf("seed %d: %v %+v", seed, err, r)
+		}
+		meetsRules(t, in, r)
+	}
+	if broken == 0 {
+		t.Fatalf("greedy by score kept the 20%% share on every seed; the test shows nothing")
+	}
+	t.Logf("greedy by score broke the 20%% workers' share on %d of 5 instances of 200 proposals", broken)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestExplanationInPlainWords(t *testing.T) {
+	in := &Instance{Currency: "USD", Budget: 100_000_00}
+	add := func(id, region string, amount int64, ok bool) {
+		in.Proposals = append(in.Proposals, Proposal{ID: id, Amount: amount, Score: 5, OrganisationType: "cooperative",
+			Region: region, Country: "C-" + id, OrganisationID: "O-" + id, PassesThresholds: ok})
+	}
+	add("a1", "Arab States", 30_000_00, true)
+	add("a2", "Arab States", 40_000_00, true)
+	add("a3", "Arab States", 60_000_00, true)
+	add("a4", "Arab States", 10_000_00, false)
+	add("e1", "Europe and Central Asia", 20_000_00, true)
+	add("e2", "Europe and Central Asia", 20_000_00, true)
+	in.Rules.Regions = []RegionRule{{Region: "Arab States", MinCount: ptr(3)}, {Region: "Europe and Central Asia", MaxCount: ptr(2)}}
+	in.Rules.CountryCap = 1
+	r, err := Select(context.Background(), in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "infeasible" || r.Infeasible == nil || !r.Infeasible.Minimal {
+		t.Fatalf("want an infeasible status with a minimal explanation, got %+v", r)
+	}
+	got := strings.Join(r.Infeasible.Rules, " | ")
+	for _, want := range []string{"the Arab States minimum of 3 proposals", "the budget of USD 100,000.00", "the evaluation thresholds"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("explanation %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "Europe") {
+		t.Errorf("explanation %q names a rule that plays no part", got)
+	}
+	detail := strings.Join(r.Infeasible.Details, " ")
+	if !strings.Contains(detail, "only 2 eligible proposals from Arab States fit in the budget") {
+		t.Errorf("details %q do not say how many fit", detail)
+	}
+	t.Log(r.Infeasible.Summary)
+	t.Log(detail)
 }
