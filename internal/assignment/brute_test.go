@@ -167,7 +167,7 @@ func bruteForce(t *testing.T, in *Instance) (int64, bool) {
 }
 
 func TestSolveMatchesBruteForce(t *testing.T) {
-	n := 1000
+	n := 2000
 	if testing.Short() {
 		n = 200
 	}

@@ -93,8 +93,8 @@ func checkFeasibility(x *index) []Shortfall {
 		sumMax += effMax[e]
 		if int64(ev.MinLoad) > usable {
 			out = append(out, Shortfall{Kind: "evaluator", Subject: ev.ID, Need: int64(ev.MinLoad), Have: usable,
-				Message: fmt.Sprintf("evaluator %s must review at least %s but only %s are in languages they read and free of conflicts",
-					ev.ID, plural(int64(ev.MinLoad), "proposal", "proposals"), plural(usable, "is", "are"))})
+				Message: fmt.Sprintf("evaluator %s must review at least %s but only %s in languages they read and free of conflicts",
+					ev.ID, plural(int64(ev.MinLoad), "proposal", "proposals"), plural(usable, "proposal is", "proposals are"))})
 		}
 	}
 	D := x.demand
@@ -134,11 +134,6 @@ func checkFeasibility(x *index) []Shortfall {
 
 	// Group bounds: per language and resolved group, the minimum reviews the
 	// proposals ask from the group versus what its members can give.
-	type groupKey struct {
-		lang int32
-		sig  int32 // representative signature set, resolved per proposal
-		desc string
-	}
 	type groupNeed struct {
 		need int64
 		sigs map[int32]bool
@@ -232,6 +227,38 @@ func checkFeasibility(x *index) []Shortfall {
 		}
 	}
 	sort.Strings(order)
+	// Across languages: each evaluator's capacity counts once.
+	type total struct {
+		need int64
+		sigs map[int32]bool
+	}
+	totals := map[string]*total{}
+	var descs []string
+	for _, key := range order {
+		_, desc, _ := strings.Cut(key, "|")
+		tt, ok := totals[desc]
+		if !ok {
+			tt = &total{sigs: needs[key].sigs}
+			totals[desc] = tt
+			descs = append(descs, desc)
+		}
+		tt.need += needs[key].need
+	}
+	sort.Strings(descs)
+	for _, desc := range descs {
+		tt := totals[desc]
+		var capacity int64
+		for e := range in.Evaluators {
+			if tt.sigs[x.eSig[e]] {
+				capacity += effMax[e]
+			}
+		}
+		if tt.need > capacity {
+			out = append(out, Shortfall{Kind: "group", Subject: desc, Need: tt.need, Have: capacity,
+				Message: fmt.Sprintf("proposals need at least %d reviews from %s but those evaluators can give at most %d: %d more slots are needed",
+					tt.need, desc, capacity, tt.need-capacity)})
+		}
+	}
 	for _, key := range order {
 		gn := needs[key]
 		lang, desc, _ := strings.Cut(key, "|")

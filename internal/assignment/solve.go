@@ -149,6 +149,15 @@ func Solve(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	}
 	exploded := map[uint64]bool{}
 	var stats SolveStats
+	// A re-solve after hub explosions starts from zero flow again; progress
+	// pauses until it catches up, so reports never go backwards.
+	reported := -1
+	progress := func(done, total int) {
+		if opt.Progress != nil && done > reported {
+			reported = done
+			opt.Progress(done, total)
+		}
+	}
 	for {
 		stats.Rounds++
 		if err := ctx.Err(); err != nil {
@@ -156,7 +165,7 @@ func Solve(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 		}
 		nw := buildNetwork(x, exploded)
 		g := newMCF(nw, in.Seed)
-		phases, err := g.run(ctx, opt.Progress)
+		phases, err := g.run(ctx, progress)
 		stats.Phases += phases
 		stats.Augments += g.rounds
 		if errors.Is(err, errInfeasible) {
