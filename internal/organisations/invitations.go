@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,6 +42,11 @@ func (Invitation) TableName() string { return "organisation_invitations" }
 // ErrInvitationInvalid means the link is unknown, used, revoked, expired,
 // or meant for another address.
 var ErrInvitationInvalid = errors.New("invitation invalid")
+
+// ErrInvitationOtherAddress means a live invitation was opened by someone
+// signed in with another address than the one it was sent to. It is also an
+// ErrInvitationInvalid.
+var ErrInvitationOtherAddress = fmt.Errorf("%w: sent to another address", ErrInvitationInvalid)
 
 func hashToken(t string) string {
 	s := sha256.Sum256([]byte(t))
@@ -168,8 +174,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor audit.Actor, userE
 			Take(&inv).Error; err != nil {
 			return ErrInvitationInvalid
 		}
-		if inv.Email != userEmail {
-			return ErrInvitationInvalid
+		if !strings.EqualFold(inv.Email, strings.TrimSpace(userEmail)) {
+			return ErrInvitationOtherAddress
 		}
 		res := tx.Model(&Invitation{}).Where("id = ? AND accepted_at IS NULL", inv.ID).Update("accepted_at", now)
 		if res.Error != nil {

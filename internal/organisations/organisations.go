@@ -262,16 +262,19 @@ func (s *Service) RemoveMember(ctx context.Context, actor audit.Actor, orgID, us
 		return ErrNotFound
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockOrganisation(tx, orgID); err != nil {
+			return err
+		}
 		var m Member
 		if err := tx.Where("organisation_id = ? AND user_id = ?", orgID, userID).Take(&m).Error; err != nil {
 			return ErrNotFound
 		}
 		if m.Role == RoleOwner {
-			var owners int64
-			if err := tx.Model(&Member{}).Where("organisation_id = ? AND role = ?", orgID, RoleOwner).Count(&owners).Error; err != nil {
-				return fmt.Errorf("count owners: %w", err)
+			n, err := otherOwners(tx, orgID, userID)
+			if err != nil {
+				return err
 			}
-			if owners <= 1 {
+			if n == 0 {
 				return validate.One("user_id", "last_owner")
 			}
 		}
