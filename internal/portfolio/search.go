@@ -300,6 +300,18 @@ func (s *searcher) restrict() bool {
 	return true
 }
 
+// trivialBound is the objective of taking every proposal that helps; it
+// stands in before the first relaxation is solved.
+func (s *searcher) trivialBound() float64 {
+	b := 0.0
+	for j, v := range s.obj {
+		if s.baseLo[j] == 1 || (s.baseUp[j] == 1 && v > 0) {
+			b += v
+		}
+	}
+	return b
+}
+
 // freeCount is the number of proposals not fixed for good.
 func (s *searcher) freeCount() int {
 	k := 0
@@ -554,12 +566,15 @@ func (s *searcher) heuristicOrder(x []float64) []int {
 			key[j] /= float64(s.m.amount[j])
 		}
 	}
-	sort.SliceStable(order, func(a, b int) bool {
+	sort.Slice(order, func(a, b int) bool {
 		i, j := order[a], order[b]
 		if x != nil && math.Abs(x[i]-x[j]) > 1e-9 {
 			return x[i] > x[j]
 		}
-		return key[i] > key[j]
+		if key[i] != key[j] {
+			return key[i] > key[j]
+		}
+		return i < j
 	})
 	return order
 }
@@ -616,7 +631,7 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 			heap.Push(q, pending)
 		}
 		res.stopped = why
-		res.bound = q.maxBound()
+		res.bound = math.Min(q.maxBound(), s.trivialBound())
 		if s.haveBest && res.bound < s.bestValue {
 			res.bound = s.bestValue
 		}
@@ -679,7 +694,7 @@ func (s *searcher) run(ctx context.Context, lim bbLimits) bbResult {
 		}
 		if lim.progress != nil && res.nodes%16 == 0 && time.Since(lastReport) > 200*time.Millisecond {
 			lastReport = time.Now()
-			b := math.Max(q.maxBound(), cur.bound)
+			b := math.Min(math.Max(q.maxBound(), cur.bound), s.trivialBound())
 			lim.progress(res.nodes, s.haveBest, s.bestValue, b)
 		}
 		res.nodes++

@@ -207,6 +207,9 @@ func Select(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	if main.stopped != "" {
 		res.Notes = append(res.Notes, fmt.Sprintf("stopped by %s after %d nodes; the gap is an honest bound on the shortfall from the optimum", main.stopped, main.nodes))
 	}
+	if objective == ObjectiveRankFill && main.found && !main.optimal {
+		res.Notes = append(res.Notes, "rank-order fill stopped before every proposal was decided with proof; some were left out without proof that they could not be kept, so the fill may not be the best in rank order")
+	}
 	if main.inexact {
 		res.Notes = append(res.Notes, "a relaxation point failed the exact rule check by a rounding margin; optimality is not claimed")
 	}

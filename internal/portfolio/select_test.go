@@ -2,6 +2,7 @@ package portfolio
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -404,4 +405,21 @@ func TestExplanationInPlainWords(t *testing.T) {
 	}
 	t.Log(r.Infeasible.Summary)
 	t.Log(detail)
+}
+
+func TestStoppedBeforeAnySelectionEncodes(t *testing.T) {
+	in := Generate(GenerateOptions{Seed: 3, Proposals: 100})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var calls int
+	r, err := Select(ctx, in, Options{Progress: func(Progress) { calls++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Optimal || math.IsInf(r.BestBound, 0) || math.IsNaN(r.BestBound) {
+		t.Fatalf("cancelled before the root: %+v", r)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatalf("result does not encode: %v", err)
+	}
 }
