@@ -153,6 +153,9 @@ func bruteForce(t *testing.T, in *Instance) (int64, bool) {
 				if load[e] >= in.Evaluators[e].MaxLoad || !x.reads(e, int(x.pLang[p])) {
 					continue
 				}
+				if _, blocked := x.blocked[pairKey(e, p)]; blocked {
+					continue
+				}
 				load[e]++
 				pairs = append(pairs, Pair{Evaluator: in.Evaluators[e].ID, Proposal: in.Proposals[p].ID})
 				choose(e+1, left-1)

@@ -22,8 +22,11 @@ type mcf struct {
 	to    []int32
 	rev   []int32
 	cap   []int32 // residual capacity
-	cost  []int64
-	pi    []int64
+	// revCap[a] mirrors cap[rev[a]] so that the backward search reads it
+	// sequentially instead of jumping to the partner arc.
+	revCap []int32
+	cost   []int64
+	node   []nodeState
 
 	edgeArc []int32 // forward arc of each network edge
 	edgeCap []int32 // capacity after removing the lower bound
@@ -34,13 +37,18 @@ type mcf struct {
 	rounds int
 
 	// scratch
-	dist  []int64
-	seen  []uint32
 	stamp uint32
 	heap  []heapItem
 	iter  []int32
-	level []int32
 	queue []int32
+}
+
+// nodeState keeps what the searches read about a node in one cache line.
+type nodeState struct {
+	pi    int64 // potential
+	dist  int64
+	level int32
+	seen  uint32
 }
 
 type heapItem struct {
@@ -100,6 +108,7 @@ func newMCF(nw *network, seed int64) *mcf {
 	g.to = make([]int32, m)
 	g.rev = make([]int32, m)
 	g.cap = make([]int32, m)
+	g.revCap = make([]int32, m)
 	g.cost = make([]int64, m)
 	for _, s := range specs {
 		a, b := pos[s.from], pos[s.to]
@@ -107,14 +116,12 @@ func newMCF(nw *network, seed int64) *mcf {
 		pos[s.to]++
 		g.to[a], g.rev[a], g.cap[a], g.cost[a] = s.to, b, s.cap, s.cost
 		g.to[b], g.rev[b], g.cap[b], g.cost[b] = s.from, a, 0, -s.cost
+		g.revCap[b] = s.cap
 		if s.edge >= 0 {
 			g.edgeArc[s.edge] = a
 		}
 	}
-	g.pi = make([]int64, n)
-	g.dist = make([]int64, n)
-	g.seen = make([]uint32, n)
-	g.level = make([]int32, n)
+	g.node = make([]nodeState, n)
 	g.iter = make([]int32, n)
 	return g
 }
@@ -125,8 +132,8 @@ func newMCF(nw *network, seed int64) *mcf {
 // only has forward arcs and the network is acyclic apart from T->S, whose
 // cycles run through the saturated proposal arcs.
 func (g *mcf) initPotentials(ctx context.Context) error {
-	for i := range g.pi {
-		g.pi[i] = 0
+	for i := range g.node {
+		g.node[i].pi = 0
 	}
 	inQueue := make([]bool, g.n)
 	queue := make([]int32, 0, g.n)
@@ -152,8 +159,8 @@ func (g *mcf) initPotentials(ctx context.Context) error {
 				continue
 			}
 			v := g.to[a]
-			if d := g.pi[u] + g.cost[a]; d < g.pi[v] {
-				g.pi[v] = d
+			if d := g.node[u].pi + g.cost[a]; d < g.node[v].pi {
+				g.node[v].pi = d
 				relax++
 				if relax > limit {
 					return errors.New("negative cycle in the initial network (internal error)")
@@ -217,10 +224,10 @@ func (g *mcf) dijkstra() bool {
 	g.stamp++
 	st := g.stamp
 	const inf = math.MaxInt64
-	for i := range g.dist {
-		g.dist[i] = inf
+	for i := range g.node {
+		g.node[i].dist = inf
 	}
-	g.dist[g.ss] = 0
+	g.node[g.ss].dist = 0
 	g.heap = g.heap[:0]
 	g.push(heapItem{0, g.ss})
 	dt := int64(inf)
@@ -230,40 +237,43 @@ func (g *mcf) dijkstra() bool {
 			break
 		}
 		u := it.v
-		if g.seen[u] == st || it.d > g.dist[u] {
+		nu := &g.node[u]
+		if nu.seen == st || it.d > nu.dist {
 			continue
 		}
-		g.seen[u] = st
+		nu.seen = st
 		if u == g.tt {
 			// Keep settling nodes at distance dt: with them, every arc
 			// of zero reduced cost on a shortest path is inside the
 			// settled set, which the augmentation then confines itself to.
 			dt = it.d
 		}
-		pu := g.pi[u] + it.d
+		pu := nu.pi + it.d
 		for a := g.first[u]; a < g.first[u+1]; a++ {
 			if g.cap[a] <= 0 {
 				continue
 			}
 			v := g.to[a]
-			if g.seen[v] == st {
+			nv := &g.node[v]
+			if nv.seen == st {
 				continue
 			}
-			nd := g.cost[a] + pu - g.pi[v]
-			if nd < g.dist[v] {
-				g.dist[v] = nd
+			nd := g.cost[a] + pu - nv.pi
+			if nd < nv.dist {
+				nv.dist = nd
 				g.push(heapItem{nd, v})
 			}
 		}
 	}
-	if g.seen[g.tt] != st {
+	if g.node[g.tt].seen != st {
 		return false
 	}
-	for v := range g.pi {
-		if g.seen[v] == st {
-			g.pi[v] += g.dist[v]
+	for v := range g.node {
+		nv := &g.node[v]
+		if nv.seen == st {
+			nv.pi += nv.dist
 		} else {
-			g.pi[v] += dt
+			nv.pi += dt
 		}
 	}
 	return true
@@ -325,30 +335,34 @@ func (g *mcf) edgeFlow(nw *network, i int) int32 {
 // the solve that is a small part of the network. It reports whether ss can
 // reach tt.
 func (g *mcf) bfs() bool {
-	for i := range g.level {
-		g.level[i] = -1
+	for i := range g.node {
+		g.node[i].level = -1
 	}
 	st := g.stamp
-	g.level[g.tt] = 0
+	g.node[g.tt].level = 0
 	q := append(g.queue[:0], g.tt)
 	for i := 0; i < len(q); i++ {
 		v := q[i]
-		if g.level[g.ss] >= 0 {
+		if g.node[g.ss].level >= 0 {
 			// Levels beyond ss's are never used by the blocking flow.
 			break
 		}
-		pv := g.pi[v]
+		pv, lv := g.node[v].pi, g.node[v].level+1
 		for a := g.first[v]; a < g.first[v+1]; a++ {
+			// The arc u->v is rev[a]; its cost is -cost[a].
+			if g.revCap[a] <= 0 {
+				continue
+			}
 			u := g.to[a]
-			b := g.rev[a] // the arc u->v
-			if g.level[u] < 0 && g.cap[b] > 0 && g.seen[u] == st && g.cost[b]+g.pi[u] == pv {
-				g.level[u] = g.level[v] + 1
+			nu := &g.node[u]
+			if nu.level < 0 && nu.seen == st && nu.pi == pv+g.cost[a] {
+				nu.level = lv
 				q = append(q, u)
 			}
 		}
 	}
 	g.queue = q
-	return g.level[g.ss] >= 0
+	return g.node[g.ss].level >= 0
 }
 
 func (g *mcf) dfs(u int32, f int32) int32 {
@@ -356,24 +370,39 @@ func (g *mcf) dfs(u int32, f int32) int32 {
 		return f
 	}
 	var pushed int32
-	pu := g.pi[u]
-	lu := g.level[u] - 1
+	pu := g.node[u].pi
+	lu := g.node[u].level - 1
 	for ; g.iter[u] < g.first[u+1]; g.iter[u]++ {
 		a := g.iter[u]
 		v := g.to[a]
-		if g.level[v] != lu || g.cap[a] <= 0 || g.cost[a]+pu != g.pi[v] {
+		if g.cap[a] <= 0 {
+			continue
+		}
+		if nv := &g.node[v]; nv.level != lu || g.cost[a]+pu != nv.pi {
 			continue
 		}
 		d := g.dfs(v, min(f-pushed, g.cap[a]))
 		if d > 0 {
+			r := g.rev[a]
 			g.cap[a] -= d
-			g.cap[g.rev[a]] += d
+			g.cap[r] += d
+			g.revCap[r] -= d
+			g.revCap[a] += d
 			pushed += d
 			if pushed == f {
 				return pushed
 			}
 		}
 	}
-	g.level[u] = -1
+	g.node[u].level = -1
 	return pushed
+}
+
+// potentials returns the node potentials of the first n nodes.
+func (g *mcf) potentials(n int32) []int64 {
+	out := make([]int64, n)
+	for v := range out {
+		out[v] = g.node[v].pi
+	}
+	return out
 }

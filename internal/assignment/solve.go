@@ -195,7 +195,7 @@ func Solve(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 			Exploded:   explodedList(x, nw),
 			Nodes:      int(nw.nodes),
 			Arcs:       len(nw.edges),
-			Potentials: append([]int64(nil), g.pi[:nw.nodes]...),
+			Potentials: g.potentials(nw.nodes),
 		}
 		if err := checkCertificate(x, nw, res); err != nil {
 			return nil, fmt.Errorf("assignment: internal error, the solution fails its own certificate: %w", err)
