@@ -160,19 +160,27 @@ func Select(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 			opt.Progress(Progress{Phase: phase, Nodes: nodes, HasIncumbent: have, Objective: inc, BestBound: bound, Elapsed: time.Since(start)})
 		}
 	}
-	solve := func(active []bool, phase string) outcome {
+	solve := func(ctx context.Context, active []bool, phase string) outcome {
 		lim := bbLimits{nodeLimit: nodeLimit, relGap: opt.RelativeGap, progress: progress(phase)}
 		if objective == ObjectiveRankFill {
 			return rankFill(ctx, m, active, lim)
 		}
 		return optimise(ctx, m, active, objectiveVector(m, objective), lim)
 	}
+	// Under a deadline the main selection gets most of the time and the
+	// selection without diversity rules the rest.
+	mainCtx := ctx
+	if dl, ok := ctx.Deadline(); ok && !opt.SkipPriceOfDiversity {
+		var cancel context.CancelFunc
+		mainCtx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*7/10))
+		defer cancel()
+	}
 
 	all := make([]bool, len(m.rules))
 	for k := range all {
 		all[k] = true
 	}
-	main := solve(all, "select")
+	main := solve(mainCtx, all, "select")
 	res := &Result{Objective: objective, Currency: in.Currency, Budget: in.Budget, Nodes: main.nodes, StoppedBy: main.stopped, Selected: []string{}}
 	switch {
 	case main.infeasible:
@@ -218,7 +226,10 @@ func Select(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 		for k := range free {
 			free[k] = !m.rules[k].diversity
 		}
-		other := solve(free, "without diversity rules")
+		other := solve(ctx, free, "without diversity rules")
+		if !other.found {
+			res.Notes = append(res.Notes, "the price of diversity is missing: the search without the diversity rules found no selection before it stopped")
+		}
 		if other.found {
 			d := &DiversityReport{ObjectiveWithRules: main.value, ObjectiveWithoutRules: other.value,
 				Proven: main.optimal && other.optimal, MovedIn: []string{}, MovedOut: []string{}}
