@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"facility/internal/apptest"
+	"facility/internal/audit"
 	"facility/internal/authz"
 	"facility/internal/mail"
 )
@@ -214,3 +215,5 @@ func TestSecurityHeadersAndPaths(t *testing.T) {
 		t.Errorf("stylesheet: %d", res.StatusCode)
 	}
 }
+
+func actorFor(userID string) audit.Actor { return audit.Actor{UserID: userID, IP: "127.0.0.1", RequestID: "test"} }
