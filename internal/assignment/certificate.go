@@ -318,7 +318,6 @@ func checkCertificate(x *index, nw *network, res *Result) error {
 	in := x.in
 	flow := make([]int64, len(nw.edges))
 	load := make([]int32, len(in.Evaluators))
-	type classKey struct{ p, c int }
 	// inflow per bonus node (x or k), keyed by node id
 	bonusIn := map[int32]int64{}
 	for _, a := range res.Assignments {

@@ -443,7 +443,7 @@ func newIndex(in *Instance) (*index, error) {
 			}
 			all = append(all, b)
 		}
-		minSum, maxSum, unbounded := 0, 0, true
+		minSum := 0
 		for _, b := range all {
 			if b.OwnConstituency && p.Constituency == "" {
 				if b.Min > 0 {
@@ -460,8 +460,6 @@ func newIndex(in *Instance) (*index, error) {
 			}
 			x.pBounds[i] = append(x.pBounds[i], bound{sel: b, min: int32(b.Min), max: int32(mx)})
 			minSum += b.Min
-			maxSum += mx
-			_ = unbounded
 		}
 		if len(x.pBounds[i]) > 100 {
 			return nil, bad(item, "too many group bounds (%d)", len(x.pBounds[i]))
@@ -469,7 +467,6 @@ func newIndex(in *Instance) (*index, error) {
 		if minSum > k {
 			return nil, bad(item, "group bounds ask for at least %d evaluators in total but the proposal needs only %d", minSum, k)
 		}
-		_ = maxSum
 		x.pClass[i] = make([]int8, len(x.sigs))
 		for s, sig := range x.sigs {
 			x.pClass[i][s] = -1

@@ -8,11 +8,13 @@ import (
 )
 
 // Minimum-cost circulation with lower bounds, solved by the primal-dual
-// method: Dijkstra on reduced costs (stopped as soon as the sink is settled)
-// updates the node potentials, then a blocking flow (Dinic) pushes as much
-// as possible along arcs of zero reduced cost. Potentials keep every
-// residual arc's reduced cost non-negative throughout, which is exactly the
-// optimality certificate returned at the end.
+// method. Each phase runs Dijkstra on reduced costs (with a bucket queue,
+// stopped once every node as close as the sink is settled) and raises the
+// node potentials; then Dinic's blocking flows push as much as possible
+// along arcs of zero reduced cost, layering the graph by a backward search
+// from the sink that stops as soon as it reaches the source. Potentials keep
+// every residual arc's reduced cost non-negative throughout, which is
+// exactly the optimality certificate returned at the end.
 
 const capInf = int32(1 << 30)
 
@@ -37,10 +39,11 @@ type mcf struct {
 	rounds int
 
 	// scratch
-	stamp uint32
-	heap  []heapItem
-	iter  []int32
-	queue []int32
+	stamp   uint32
+	heap    []heapItem
+	buckets [][]int32
+	iter    []int32
+	queue   []int32
 }
 
 // nodeState keeps what the searches read about a node in one cache line.
@@ -227,42 +230,32 @@ func (g *mcf) dijkstra() bool {
 	for i := range g.node {
 		g.node[i].dist = inf
 	}
-	g.node[g.ss].dist = 0
+	// Reduced distances are small integers in practice, so a bucket queue
+	// (Dial) takes them in order; larger ones fall back to the heap.
+	if g.buckets == nil {
+		g.buckets = make([][]int32, numBuckets)
+	}
 	g.heap = g.heap[:0]
-	g.push(heapItem{0, g.ss})
+	g.node[g.ss].dist = 0
+	g.buckets[0] = append(g.buckets[0], g.ss)
 	dt := int64(inf)
+	for b := 0; b < numBuckets && int64(b) <= dt; b++ {
+		for i := 0; i < len(g.buckets[b]); i++ {
+			if g.settle(g.buckets[b][i], int64(b), st) {
+				dt = int64(b)
+			}
+		}
+	}
+	for i := range g.buckets {
+		g.buckets[i] = g.buckets[i][:0]
+	}
 	for len(g.heap) > 0 {
 		it := g.pop()
 		if it.d > dt {
 			break
 		}
-		u := it.v
-		nu := &g.node[u]
-		if nu.seen == st || it.d > nu.dist {
-			continue
-		}
-		nu.seen = st
-		if u == g.tt {
-			// Keep settling nodes at distance dt: with them, every arc
-			// of zero reduced cost on a shortest path is inside the
-			// settled set, which the augmentation then confines itself to.
+		if g.settle(it.v, it.d, st) {
 			dt = it.d
-		}
-		pu := nu.pi + it.d
-		for a := g.first[u]; a < g.first[u+1]; a++ {
-			if g.cap[a] <= 0 {
-				continue
-			}
-			v := g.to[a]
-			nv := &g.node[v]
-			if nv.seen == st {
-				continue
-			}
-			nd := g.cost[a] + pu - nv.pi
-			if nd < nv.dist {
-				nv.dist = nd
-				g.push(heapItem{nd, v})
-			}
 		}
 	}
 	if g.node[g.tt].seen != st {
@@ -277,6 +270,41 @@ func (g *mcf) dijkstra() bool {
 		}
 	}
 	return true
+}
+
+const numBuckets = 1024
+
+// settle scans u at distance d unless it is settled or d is stale; it
+// reports whether u is tt. Nodes at distance dt keep being settled after
+// tt: with them, every arc of zero reduced cost on a shortest path lies
+// inside the settled set, to which the augmentation then confines itself.
+func (g *mcf) settle(u int32, d int64, st uint32) bool {
+	nu := &g.node[u]
+	if nu.seen == st || d > nu.dist {
+		return false
+	}
+	nu.seen = st
+	pu := nu.pi + d
+	for a := g.first[u]; a < g.first[u+1]; a++ {
+		if g.cap[a] <= 0 {
+			continue
+		}
+		v := g.to[a]
+		nv := &g.node[v]
+		if nv.seen == st {
+			continue
+		}
+		nd := g.cost[a] + pu - nv.pi
+		if nd < nv.dist {
+			nv.dist = nd
+			if nd < numBuckets {
+				g.buckets[nd] = append(g.buckets[nd], v)
+			} else {
+				g.push(heapItem{nd, v})
+			}
+		}
+	}
+	return u == g.tt
 }
 
 func (g *mcf) push(it heapItem) {

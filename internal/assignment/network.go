@@ -56,16 +56,15 @@ type network struct {
 	evalHub   [][]hubArc // per evaluator: E->H edges
 	loadEdges [][]int32  // per evaluator, cheapest first
 
-	pNode      []int32
-	pEdge      []int32        // P->T
-	classNode  [][]int32      // per proposal per bound (rest is pNode)
-	classEdge  [][]int32      // C->P per bound
-	bonus      [][]bonusNodes // per proposal per class (len(bounds)+1, last is rest)
-	pExplicit  [][]pairArc    // sorted by evaluator
-	pHub       [][]hubArc
-	exploded   map[uint64]bool // key: pairKey(hub, proposal)
-	constant   int64           // removal cost of all existing pairs
-	existingOK int             // existing pairs that could be kept
+	pNode     []int32
+	pEdge     []int32        // P->T
+	classNode [][]int32      // per proposal per bound (rest is pNode)
+	classEdge [][]int32      // C->P per bound
+	bonus     [][]bonusNodes // per proposal per class (len(bounds)+1, last is rest)
+	pExplicit [][]pairArc    // sorted by evaluator
+	pHub      [][]hubArc
+	exploded  map[uint64]bool // key: pairKey(hub, proposal)
+	constant  int64           // removal cost of all existing pairs
 }
 
 func (x *index) evalNode(e int) int32 { return int32(2 + e) }
@@ -159,19 +158,9 @@ func buildNetwork(x *index, exploded map[uint64]bool) *network {
 	for key := range x.fixed {
 		addExtra(key)
 	}
-	for _, key := range sortedKeys(x.existing) {
-		if _, b := x.blocked[key]; b {
-			nw.constant += w.Removal
-			continue
-		}
-		e, p := int(key>>32), int(uint32(key))
-		if !x.reads(e, int(x.pLang[p])) {
-			nw.constant += w.Removal
-			continue
-		}
-		nw.constant += w.Removal
-		nw.existingOK++
-	}
+	// Every existing pair's removal cost is counted up front; keeping a
+	// pair earns it back through the cheaper pair arc.
+	nw.constant = w.Removal * int64(len(x.existing))
 
 	stamp := make([]int32, len(in.Evaluators))
 	for i := range stamp {

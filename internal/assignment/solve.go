@@ -111,7 +111,7 @@ type ExplodedHub struct {
 type SolveStats struct {
 	Phases int `json:"phases"`
 	Rounds int `json:"rounds"` // network builds (1 + explosion rounds)
-	// Augments counts depth-first augmentation rounds.
+	// Augments counts blocking-flow rounds (one backward search each).
 	Augments int `json:"augments"`
 	Nodes    int `json:"nodes"`
 	Arcs     int `json:"arcs"`
@@ -262,10 +262,6 @@ func decompose(x *index, nw *network, flows []int32, seed int64) (pairs [][2]int
 		var heap evalHeap
 		heap.rank = rank
 		heap.res = residual
-		for _, ha := range nw.evalHub {
-			_ = ha
-			break
-		}
 		for _, e := range nw.hubs[h].members {
 			for _, ha := range nw.evalHub[e] {
 				if ha.hub == int32(h) && flows[ha.edge] > 0 {
