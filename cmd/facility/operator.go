@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +31,14 @@ func createUser(ctx context.Context, a *app.App, stdout io.Writer, email, name, 
 		g = &authz.Grant{Role: role, Domain: "system"}
 		if facility != "" {
 			g.Domain = authz.FacilityDomain(facility)
+		}
+	}
+	if g != nil {
+		// Check the grant before anything is written, so a typo creates nothing.
+		probe := *g
+		probe.UserID = "00000000-0000-7000-8000-000000000000"
+		if err := a.Authz.ValidateGrant(ctx, probe); err != nil {
+			return err
 		}
 	}
 	u, err := a.Accounts.CreateUser(ctx, cliActor, accounts.RegisterInput{Email: email, Name: name, Password: password, Locale: "en"})
@@ -65,7 +72,7 @@ func auditVerify(ctx context.Context, cfg *config.Config, log *slog.Logger, stdo
 		fmt.Fprintf(stdout, "record %d: %s\n", p.Seq, p.Reason)
 	}
 	if len(problems) > 0 {
-		return errors.New(fmt.Sprintf("audit log damaged: %d problem(s) in %d records", len(problems), checked))
+		return fmt.Errorf("audit log damaged: %d problem(s) in %d records", len(problems), checked)
 	}
 	fmt.Fprintf(stdout, "audit log intact: %d records\n", checked)
 	return nil
