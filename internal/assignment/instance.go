@@ -32,13 +32,14 @@ import (
 	"sort"
 )
 
-// Limits keep costs far from int64 overflow and flows within int32.
+// Limits keep every sum of costs far from int64 overflow and flows within
+// int32; real calls are orders of magnitude smaller.
 const (
 	maxWeight   = 1_000_000
-	maxScore    = 1_000_000
+	maxScore    = 10_000
 	maxBid      = 100
-	maxDemand   = 1 << 28
-	maxLoadEver = 1 << 20
+	maxDemand   = 1 << 24
+	maxLoadEver = 1 << 16
 )
 
 // Instance is one assignment problem: the proposals of a call, the pool of

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 )
 
 // Minimum-cost circulation with lower bounds, solved by the primal-dual
@@ -61,19 +60,23 @@ type heapItem struct {
 
 var errInfeasible = errors.New("no flow satisfies the hard constraints")
 
+// arcSpec is a network arc before layout.
+type arcSpec struct {
+	from, to int32
+	cap      int32
+	cost     int64
+	edge     int32 // network edge or -1
+}
+
 // newMCF transforms lower bounds into node supplies, adds a super source and
-// sink and lays the arcs out by tail node, in an order shuffled by seed so
-// that ties between equally cheap paths are broken by the seed.
-func newMCF(nw *network, seed int64) *mcf {
+// sink and lays the arcs out by tail node, each node's arcs sorted by the
+// node at the other end so that the searches walk memory in order. (Ties
+// between equally cheap paths follow the evaluator numbering, which the
+// network builder draws from the seed.)
+func newMCF(nw *network) *mcf {
 	n := nw.nodes + 2
 	g := &mcf{n: n, ss: nw.nodes, tt: nw.nodes + 1}
 	supply := make([]int64, nw.nodes)
-	type arcSpec struct {
-		from, to int32
-		cap      int32
-		cost     int64
-		edge     int32 // network edge or -1
-	}
 	specs := make([]arcSpec, 0, len(nw.edges)+int(nw.nodes))
 	g.edgeCap = make([]int32, len(nw.edges))
 	g.edgeArc = make([]int32, len(nw.edges))
@@ -94,8 +97,7 @@ func newMCF(nw *network, seed int64) *mcf {
 			specs = append(specs, arcSpec{int32(v), g.tt, int32(-b), 0, -1})
 		}
 	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
-	rng.Shuffle(len(specs), func(i, j int) { specs[i], specs[j] = specs[j], specs[i] })
+	specs = sortSpecs(specs, n)
 
 	m := 2 * len(specs)
 	g.first = make([]int32, n+1)
@@ -270,6 +272,38 @@ func (g *mcf) dijkstra() bool {
 		}
 	}
 	return true
+}
+
+// sortSpecs orders arcs by (lower endpoint, higher endpoint) with two stable
+// counting sorts; laid out in this order, every node's arc list is sorted
+// by the other endpoint.
+func sortSpecs(specs []arcSpec, n int32) []arcSpec {
+	tmp := make([]arcSpec, len(specs))
+	cnt := make([]int32, n+1)
+	for _, s := range specs {
+		cnt[max(s.from, s.to)+1]++
+	}
+	for v := int32(0); v < n; v++ {
+		cnt[v+1] += cnt[v]
+	}
+	for _, s := range specs {
+		k := max(s.from, s.to)
+		tmp[cnt[k]] = s
+		cnt[k]++
+	}
+	clear(cnt)
+	for _, s := range tmp {
+		cnt[min(s.from, s.to)+1]++
+	}
+	for v := int32(0); v < n; v++ {
+		cnt[v+1] += cnt[v]
+	}
+	for _, s := range tmp {
+		k := min(s.from, s.to)
+		specs[cnt[k]] = s
+		cnt[k]++
+	}
+	return specs
 }
 
 const numBuckets = 1024

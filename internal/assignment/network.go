@@ -1,6 +1,7 @@
 package assignment
 
 import (
+	"math/rand/v2"
 	"sort"
 )
 
@@ -51,6 +52,7 @@ type network struct {
 	s, t  int32
 	ts    int32 // T->S edge
 
+	evalNode  []int32 // node of each evaluator
 	hubs      []hub
 	hubByKey  map[[2]int32]int32
 	evalHub   [][]hubArc // per evaluator: E->H edges
@@ -67,8 +69,6 @@ type network struct {
 	constant  int64           // removal cost of all existing pairs
 }
 
-func (x *index) evalNode(e int) int32 { return int32(2 + e) }
-
 // buildNetwork builds the relaxed network. exploded lists (hub, proposal)
 // pairs whose hub arc is replaced by explicit arcs.
 func buildNetwork(x *index, exploded map[uint64]bool) *network {
@@ -82,6 +82,13 @@ func buildNetwork(x *index, exploded map[uint64]bool) *network {
 	}
 	w := in.Weights
 	D := int32(x.demand)
+	// Evaluator nodes are numbered in an order drawn from the seed: the
+	// solver breaks ties between equally good evaluators by node order.
+	rng := rand.New(rand.NewPCG(uint64(in.Seed), 0x9e3779b97f4a7c15))
+	nw.evalNode = make([]int32, len(in.Evaluators))
+	for e, r := range rng.Perm(len(in.Evaluators)) {
+		nw.evalNode[e] = int32(2 + r)
+	}
 
 	// How many proposals each evaluator could read bounds the useful load.
 	propsInLang := make([]int32, len(in.Languages))
@@ -116,7 +123,7 @@ func buildNetwork(x *index, exploded map[uint64]bool) *network {
 	nw.loadEdges = make([][]int32, len(in.Evaluators))
 	nw.evalHub = make([][]hubArc, len(in.Evaluators))
 	for e := range in.Evaluators {
-		en := x.evalNode(e)
+		en := nw.evalNode[e]
 		var readable int32
 		for _, l := range x.eLangs[e] {
 			readable += propsInLang[l]
@@ -281,7 +288,7 @@ func buildNetwork(x *index, exploded map[uint64]bool) *network {
 				continue
 			}
 			to := target(x.class(e, p), levelOf(ov, eo))
-			nw.pExplicit[p] = append(nw.pExplicit[p], pairArc{e32, addEdge(x.evalNode(e), to, lo, 1, cost)})
+			nw.pExplicit[p] = append(nw.pExplicit[p], pairArc{e32, addEdge(nw.evalNode[e], to, lo, 1, cost)})
 		}
 		for _, hID := range hubsByLang[lang] {
 			if exploded[pairKey(int(hID), p)] {

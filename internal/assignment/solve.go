@@ -164,7 +164,7 @@ func Solve(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 			return nil, err
 		}
 		nw := buildNetwork(x, exploded)
-		g := newMCF(nw, in.Seed)
+		g := newMCF(nw)
 		phases, err := g.run(ctx, progress)
 		stats.Phases += phases
 		stats.Augments += g.rounds
