@@ -20,11 +20,17 @@ import (
 )
 
 // loadTemplates parses the layout with each page into its own set, so pages
-// may define the same blocks.
+// may define the same blocks. Files in shared/ hold blocks used by several
+// pages and are parsed into every set (a folder, because go:embed leaves out
+// files whose names start with "_" or ".").
 func loadTemplates() (map[string]*template.Template, error) {
 	names, err := fs.Glob(ui.Templates(), "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
+	}
+	shared, err := fs.Glob(ui.Templates(), "shared/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("list shared templates: %w", err)
 	}
 	out := map[string]*template.Template{}
 	for _, n := range names {
@@ -43,7 +49,7 @@ func loadTemplates() (map[string]*template.Template, error) {
 				}
 				return t.In(loc).Format("2006-01-02 15:04 MST")
 			},
-		}).ParseFS(ui.Templates(), "layout.html", n)
+		}).ParseFS(ui.Templates(), append([]string{"layout.html", n}, shared...)...)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", n, err)
 		}
