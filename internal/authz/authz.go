@@ -70,6 +70,10 @@ func New(ctx context.Context, db *database.DB, log *slog.Logger) (*Enforcer, err
 	if err != nil {
 		return nil, fmt.Errorf("casbin enforcer: %w", err)
 	}
+	// Casbin matches grant domains as patterns when the matcher uses keyMatch
+	// on domains; grants name one exact domain, so a wildcard row that got
+	// into the table past ValidateGrant must match nothing.
+	ce.AddNamedDomainMatchingFunc("g", "", nil)
 	// Changes are written by this package inside domain transactions, never by
 	// the adapter's own auto-save.
 	ce.EnableAutoSave(false)
