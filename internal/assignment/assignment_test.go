@@ -476,13 +476,16 @@ func BenchmarkSolve(b *testing.B) {
 	for _, sz := range []struct {
 		name                  string
 		proposals, evaluators int
+		topics                int // 0: the generator's default
 	}{
-		{"1kx300", 1000, 300},
-		{"3kx1k", 3000, 1000},
-		{"10kx3k", 10000, 3000},
+		{"1kx300", 1000, 300, 0},
+		{"3kx1k", 3000, 1000, 0},
+		{"10kx3k", 10000, 3000, 0},
+		// Denser expertise: about 50 topical evaluators per proposal.
+		{"10kx3k-dense", 10000, 3000, 400},
 	} {
 		b.Run(sz.name, func(b *testing.B) {
-			in := Generate(GenerateOptions{Proposals: sz.proposals, Evaluators: sz.evaluators, K: 3, GroupBounds: true, Seed: 1})
+			in := Generate(GenerateOptions{Proposals: sz.proposals, Evaluators: sz.evaluators, K: 3, GroupBounds: true, Seed: 1, Topics: sz.topics})
 			b.ResetTimer()
 			c0, w0 := cpuSeconds(), time.Now()
 			var res *Result
