@@ -313,3 +313,74 @@ func TestDirectoryEscapesWildcards(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoOwnersCannotBothStepDown: two owners demoting (or removing) each
+// other at the same moment leave exactly one owner, on either database.
+func TestTwoOwnersCannotBothStepDown(t *testing.T) {
+	env := apptest.New(t)
+	ctx := context.Background()
+	first, orgID := env.Applicant("first@example.org", "Twin Owners")
+	second := join(t, env, first.ID, orgID, "second@example.org", organisations.RoleOwner)
+	for round := range 10 {
+		errs := make(chan error, 2)
+		for _, id := range []string{first.ID, second} {
+			go func() {
+				if round%2 == 0 {
+					_, err := env.Organisations.ChangeRole(ctx, act(id), orgID, id, organisations.RoleMember)
+					errs <- err
+				} else {
+					errs <- env.Organisations.RemoveMember(ctx, act(id), orgID, id)
+				}
+			}()
+		}
+		refused := 0
+		for range 2 {
+			if err := <-errs; err != nil {
+				if fe, ok := validate.As(err); !ok || fe[0].Code != "last_owner" {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				refused++
+			}
+		}
+		members, err := env.Organisations.Members(ctx, orgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners := 0
+		var gone []string
+		for _, m := range members {
+			if m.Role == organisations.RoleOwner {
+				owners++
+			}
+		}
+		if owners != 1 || refused != 1 {
+			t.Fatalf("round %d: %d owners left, %d refused", round, owners, refused)
+		}
+		// Back to two owners for the next round.
+		for _, id := range []string{first.ID, second} {
+			if _, err := env.Organisations.Member(ctx, orgID, id); errors.Is(err, organisations.ErrNotFound) {
+				gone = append(gone, id)
+			}
+		}
+		for _, m := range members {
+			if m.Role == organisations.RoleMember {
+				if _, err := env.Organisations.ChangeRole(ctx, act(m.UserID), orgID, m.UserID, organisations.RoleOwner); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, id := range gone {
+			u, err := env.Accounts.User(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The one who stayed is the owner.
+			if _, err := env.Organisations.Invite(ctx, act(members[0].UserID), orgID, u.Email, organisations.RoleOwner, "en"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Organisations.AcceptInvitation(ctx, act(id), u.Email, inviteToken(t, env, u.Email)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
