@@ -12,7 +12,8 @@ import (
 // Options control a Solve run.
 type Options struct {
 	// Progress, when set, is called after every solver phase with the
-	// number of reviews routed so far and the total to route.
+	// units of flow routed so far and the total to route (the reviews plus
+	// the units forced by minimum loads and bounds); done never decreases.
 	Progress func(done, total int)
 }
 
