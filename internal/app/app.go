@@ -12,12 +12,14 @@ import (
 
 	"facility/internal/accounts"
 	"facility/internal/authz"
+	"facility/internal/calls"
 	"facility/internal/config"
 	"facility/internal/database"
 	"facility/internal/i18n"
 	"facility/internal/jobs"
 	"facility/internal/mail"
 	"facility/internal/organisations"
+	"facility/internal/proposals"
 	"facility/internal/web"
 	"facility/ui"
 )
@@ -29,6 +31,8 @@ type App struct {
 	Authz         *authz.Enforcer
 	Accounts      *accounts.Service
 	Organisations *organisations.Service
+	Calls         *calls.Service
+	Proposals     *proposals.Service
 	Text          *i18n.Catalogue
 	Jobs          *jobs.Queue
 	Web           *web.Server
@@ -68,11 +72,13 @@ func New(ctx context.Context, cfg *config.Config, db *database.DB, log *slog.Log
 		IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout, PublicURL: cfg.PublicURL(),
 	}, text, enf, q.MailQueued, log)
 	orgs := organisations.New(db.Gorm, text, cfg.PublicURL(), q.MailQueued, enf)
-	w, err := web.New(web.Deps{Config: cfg, DB: db, Accounts: acc, Organisations: orgs, Authz: enf, Text: text, Log: log, Version: version})
+	cs := calls.New(db.Gorm)
+	ps := proposals.New(db.Gorm, cs, text, cfg.PublicURL(), q.MailQueued)
+	w, err := web.New(web.Deps{Config: cfg, DB: db, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Authz: enf, Text: text, Log: log, Version: version})
 	if err != nil {
 		return nil, fmt.Errorf("web application: %w", err)
 	}
-	return &App{Config: cfg, DB: db, Authz: enf, Accounts: acc, Organisations: orgs, Text: text, Jobs: q, Web: w, Log: log}, nil
+	return &App{Config: cfg, DB: db, Authz: enf, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Text: text, Jobs: q, Web: w, Log: log}, nil
 }
 
 // Start runs the background work: the job queue and the policy watcher.

@@ -63,6 +63,11 @@ func (s *Server) apiRoutes() {
 	g.GET("/reference/:table", s.apiReference)
 	s.apiOrganisationRoutes(g)
 	s.apiAdminRoutes(g)
+	s.apiCallDesignRoutes(g)
+	s.apiPublicCallRoutes(g)
+	s.apiProposalRoutes(g)
+	s.apiAttachmentRoutes(g)
+	s.apiScreeningRoutes(g)
 }
 
 func (s *Server) apiRegister(c echo.Context) error {

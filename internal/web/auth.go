@@ -38,6 +38,11 @@ func (s *Server) routes() {
 	s.accountRoutes()
 	s.organisationRoutes()
 	s.adminRoutes()
+	s.callDesignRoutes()
+	s.publicCallRoutes()
+	s.proposalRoutes()
+	s.attachmentRoutes()
+	s.screeningRoutes()
 	s.apiRoutes()
 }
 

@@ -94,18 +94,18 @@ func TestRegisterRefusesBadInputAndWritesNothing(t *testing.T) {
 	cases := map[string]struct {
 		field, value, wantField string
 	}{
-		"short password":   {"password", "Short1!", "password"},
-		"common password":  {"password", "Password123!", "password"},
-		"bad email":        {"email", "not-an-email", "email"},
-		"NUL in name":      {"name", "Ama\x00", "name"},
-		"bidi override":    {"organisation_name", "Union \u202eevil", "organisation_name"},
-		"invalid UTF-8":    {"name", "\xff\xfe", "name"},
-		"unknown type":     {"organisation_type", "pirates", "organisation_type"},
-		"unknown country":  {"organisation_country", "ZZ", "organisation_country"},
-		"future year":      {"organisation_year_founded", "2999", "organisation_year_founded"},
-		"year not number":  {"organisation_year_founded", "nineteen", "organisation_year_founded"},
-		"javascript url":   {"organisation_website", "javascript:alert(1)", "organisation_website"},
-		"name too long":    {"name", strings.Repeat("a", 201), "name"},
+		"short password":  {"password", "Short1!", "password"},
+		"common password": {"password", "Password123!", "password"},
+		"bad email":       {"email", "not-an-email", "email"},
+		"NUL in name":     {"name", "Ama\x00", "name"},
+		"bidi override":   {"organisation_name", "Union \u202eevil", "organisation_name"},
+		"invalid UTF-8":   {"name", "\xff\xfe", "name"},
+		"unknown type":    {"organisation_type", "pirates", "organisation_type"},
+		"unknown country": {"organisation_country", "ZZ", "organisation_country"},
+		"future year":     {"organisation_year_founded", "2999", "organisation_year_founded"},
+		"year not number": {"organisation_year_founded", "nineteen", "organisation_year_founded"},
+		"javascript url":  {"organisation_website", "javascript:alert(1)", "organisation_website"},
+		"name too long":   {"name", strings.Repeat("a", 201), "name"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -216,4 +216,6 @@ func TestSecurityHeadersAndPaths(t *testing.T) {
 	}
 }
 
-func actorFor(userID string) audit.Actor { return audit.Actor{UserID: userID, IP: "127.0.0.1", RequestID: "test"} }
+func actorFor(userID string) audit.Actor {
+	return audit.Actor{UserID: userID, IP: "127.0.0.1", RequestID: "test"}
+}

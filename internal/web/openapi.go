@@ -70,6 +70,9 @@ func (s *Server) openAPIDocument(c echo.Context) error {
 	maps.Copy(paths, accountPaths())
 	maps.Copy(paths, organisationPaths())
 	maps.Copy(paths, adminPaths())
+	for _, area := range []func() obj{callDesignPaths, publicCallPaths, proposalPaths, attachmentPaths, screeningPaths} {
+		maps.Copy(paths, area())
+	}
 	schemas := obj{
 		"Error": object(obj{"error": object(obj{
 			"code": str(), "message": str(), "request_id": str(),

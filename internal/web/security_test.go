@@ -39,7 +39,7 @@ func TestPasswordRules(t *testing.T) {
 		"seven77":                  false,
 		strings.Repeat("k", 64):    false, // one character repeated
 		"unusual cobalt harbour 9": true,
-		strings.Repeat("🦜🌍", 100): true, // 200 emoji, hashed whole
+		strings.Repeat("🦜🌍", 100):  true, // 200 emoji, hashed whole
 		strings.Repeat("x", 300):   false,
 	} {
 		v := registration(fmt.Sprintf("u%d@example.org", len(pw)+int(pw[0])))

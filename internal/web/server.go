@@ -17,10 +17,12 @@ import (
 
 	"facility/internal/accounts"
 	"facility/internal/authz"
+	"facility/internal/calls"
 	"facility/internal/config"
 	"facility/internal/database"
 	"facility/internal/i18n"
 	"facility/internal/organisations"
+	"facility/internal/proposals"
 )
 
 // Deps are what the HTTP layer calls.
@@ -29,6 +31,8 @@ type Deps struct {
 	DB            *database.DB
 	Accounts      *accounts.Service
 	Organisations *organisations.Service
+	Calls         *calls.Service
+	Proposals     *proposals.Service
 	Authz         *authz.Enforcer
 	Text          *i18n.Catalogue
 	Log           *slog.Logger

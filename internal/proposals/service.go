@@ -1,0 +1,549 @@
+package proposals
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"facility/internal/audit"
+	"facility/internal/authz"
+	"facility/internal/calls"
+	"facility/internal/database"
+	"facility/internal/mail"
+	"facility/internal/validate"
+)
+
+// Errors of the proposals domain.
+var (
+	ErrNotFound    = errors.New("proposal not found")
+	ErrWrongStatus = errors.New("not possible in the proposal's current status")
+	ErrClosed      = errors.New("the call is closed for this proposal")
+	ErrNotOpen     = errors.New("the call does not accept proposals")
+)
+
+// ConflictError is returned when an edit was based on an older version:
+// Current is what is stored now, so the editor can see both.
+type ConflictError struct{ Current *Proposal }
+
+func (e *ConflictError) Error() string { return "the proposal was changed by someone else" }
+
+// DeadlineError says a submission arrived after the deadline.
+type DeadlineError struct {
+	Deadline, Received time.Time
+}
+
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("deadline %s passed (received %s)", e.Deadline.Format(time.RFC3339), e.Received.Format(time.RFC3339))
+}
+
+// Translator renders e-mail texts.
+type Translator interface {
+	Translate(locale, id string, data map[string]any) string
+}
+
+// Service is the proposals domain.
+type Service struct {
+	db         *gorm.DB
+	calls      *calls.Service
+	text       Translator
+	publicURL  string
+	mailQueued func(context.Context, ...string)
+}
+
+// New builds the service.
+func New(db *gorm.DB, cs *calls.Service, text Translator, publicURL string, mailQueued func(context.Context, ...string)) *Service {
+	return &Service{db: db, calls: cs, text: text, publicURL: publicURL, mailQueued: mailQueued}
+}
+
+// StartInput begins a proposal.
+type StartInput struct {
+	CallID         string `json:"call_id"`
+	OrganisationID string `json:"organisation_id"`
+	Title          string `json:"title"`
+	Language       string `json:"language"`
+}
+
+// Start creates a draft for an organisation (the caller checked the person
+// may create proposals for it). The organisation is the consortium lead.
+func (s *Service) Start(ctx context.Context, actor audit.Actor, in StartInput) (*Proposal, error) {
+	var errs validate.Errors
+	errs.Text("title", in.Title, true, 300, false)
+	c, err := s.calls.Get(ctx, in.CallID)
+	if err != nil {
+		return nil, ErrNotOpen
+	}
+	if !c.Speaks(in.Language) {
+		errs.Add("language", "not_allowed", nil)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var p *Proposal
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now, err := database.Now(tx)
+		if err != nil {
+			return err
+		}
+		if c.Status != calls.StatusPublished || now.After(c.Deadline()) {
+			return ErrNotOpen
+		}
+		var org struct{ Name, CountryIso2 string }
+		if err := tx.Table("organisations").Select("name, country_iso2").Where("id = ?", in.OrganisationID).Take(&org).Error; err != nil {
+			return ErrNotOpen
+		}
+		p = &Proposal{ID: database.NewID(), CallID: c.ID, OrganisationID: in.OrganisationID, Round: 1,
+			Title: strings.TrimSpace(in.Title), Language: in.Language, Status: StatusDraft, Screening: ScreeningPending,
+			Version: 1, CreatedBy: actor.UserID, UpdatedBy: actor.UserID, CreatedAt: now, UpdatedAt: now}
+		p.Answers.V = map[string]any{}
+		p.Partners.V = []Partner{{OrganisationID: in.OrganisationID, Name: org.Name, Country: org.CountryIso2, Lead: true}}
+		p.Eligibility.V = []calls.Outcome{}
+		if err := tx.Create(p).Error; err != nil {
+			return fmt.Errorf("create proposal: %w", err)
+		}
+		if err := tx.Create(&Member{ProposalID: p.ID, UserID: actor.UserID, Rights: RightSubmit, AddedBy: actor.UserID, CreatedAt: now}).Error; err != nil {
+			return fmt.Errorf("add proposal member: %w", err)
+		}
+		return audit.Append(tx, actor, audit.Entry{Action: "proposal.start", ObjectType: "proposal", ObjectID: p.ID,
+			Domain: authz.OrgDomain(in.OrganisationID), Details: map[string]any{"call_id": c.ID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func get(tx *gorm.DB, id string, lock bool) (*Proposal, error) {
+	if !database.ValidID(id) {
+		return nil, ErrNotFound
+	}
+	q := tx
+	if lock && tx.Dialector.Name() == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var p Proposal
+	err := q.Where("id = ?", id).Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read proposal: %w", err)
+	}
+	return &p, nil
+}
+
+// Get returns a proposal; the caller has checked access.
+func (s *Service) Get(ctx context.Context, id string) (*Proposal, error) {
+	return get(s.db.WithContext(ctx), id, false)
+}
+
+// Rights returns what a person may do with a proposal on the applicant side:
+// organisation owners may submit, organisation members edit, and team
+// members what they were given. "" means nothing: the proposal is not theirs.
+func (s *Service) Rights(ctx context.Context, userID, proposalID string) (string, error) {
+	if !database.ValidID(proposalID) {
+		return "", nil
+	}
+	var rows []struct{ Role, Rights string }
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT m.role AS role, '' AS rights FROM proposals p
+			JOIN organisation_members m ON m.organisation_id = p.organisation_id AND m.user_id = ?
+			WHERE p.id = ?
+		UNION ALL
+		SELECT '' AS role, pm.rights AS rights FROM proposal_members pm WHERE pm.proposal_id = ? AND pm.user_id = ?`,
+		userID, proposalID, proposalID, userID).Scan(&rows).Error
+	if err != nil {
+		return "", fmt.Errorf("read proposal rights: %w", err)
+	}
+	best := ""
+	for _, r := range rows {
+		got := r.Rights
+		switch r.Role {
+		case "owner":
+			got = RightSubmit
+		case "member":
+			got = RightEdit
+		}
+		if rightRank[got] > rightRank[best] {
+			best = got
+		}
+	}
+	return best, nil
+}
+
+// Mine lists the proposals a person can see on the applicant side.
+func (s *Service) Mine(ctx context.Context, userID string) ([]Proposal, error) {
+	var out []Proposal
+	err := s.db.WithContext(ctx).Where(`id IN (SELECT p.id FROM proposals p JOIN organisation_members m
+			ON m.organisation_id = p.organisation_id WHERE m.user_id = ?)
+		OR id IN (SELECT proposal_id FROM proposal_members WHERE user_id = ?)`, userID, userID).
+		Order("updated_at DESC").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list proposals: %w", err)
+	}
+	return out, nil
+}
+
+// SaveInput is an autosave or a save: the fields sent change, the rest stay.
+type SaveInput struct {
+	Version        int            `json:"version"`
+	Title          *string        `json:"title"`
+	RequestedMinor *int64         `json:"requested_minor"`
+	Answers        map[string]any `json:"answers"`
+	Partners       *[]Partner     `json:"partners"`
+}
+
+// Save applies an edit to a draft if it was based on the stored version;
+// otherwise it returns a ConflictError with the stored proposal. Answers
+// merge into the stored ones (an answer of null clears it).
+func (s *Service) Save(ctx context.Context, actor audit.Actor, id string, in SaveInput) (*Proposal, error) {
+	var p *Proposal
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if p, err = get(tx, id, true); err != nil {
+			return err
+		}
+		if p.Status != StatusDraft {
+			return ErrWrongStatus
+		}
+		if p.Version != in.Version {
+			return &ConflictError{Current: p}
+		}
+		c, err := calls.New(tx).Get(ctx, p.CallID)
+		if err != nil {
+			return err
+		}
+		var errs validate.Errors
+		if in.Title != nil {
+			errs.Text("title", *in.Title, true, 300, false)
+			p.Title = strings.TrimSpace(*in.Title)
+		}
+		if in.RequestedMinor != nil {
+			if *in.RequestedMinor < 0 || *in.RequestedMinor > c.BudgetMinor {
+				errs.Add("requested_minor", "out_of_range", map[string]any{"Min": 0, "Max": c.BudgetMinor})
+			}
+			p.RequestedMinor = *in.RequestedMinor
+		}
+		if in.Partners != nil {
+			checkPartners(&errs, *in.Partners, s.calls.Countries(ctx))
+			p.Partners.V = *in.Partners
+		}
+		merged := map[string]any{}
+		for k, v := range p.Answers.V {
+			merged[k] = v
+		}
+		for k, v := range in.Answers {
+			if v == nil {
+				delete(merged, k)
+			} else {
+				merged[k] = v
+			}
+		}
+		clean, aerrs := c.Form.V.CheckAnswers(p.Round, merged, s.calls.Countries(ctx), false)
+		// Report only problems with what this edit sent, not older answers.
+		for _, e := range aerrs {
+			if _, sent := in.Answers[strings.TrimPrefix(e.Field, "answers.")]; sent {
+				errs = append(errs, e)
+			}
+		}
+		if len(errs) > 0 {
+			return errs
+		}
+		now, err := database.Now(tx)
+		if err != nil {
+			return err
+		}
+		p.Answers.V, p.Version, p.UpdatedAt, p.UpdatedBy = clean, p.Version+1, now, actor.UserID
+		res := tx.Model(&Proposal{}).Where("id = ? AND version = ?", id, in.Version).Updates(map[string]any{
+			"title": p.Title, "requested_minor": p.RequestedMinor, "answers": p.Answers, "partners": p.Partners,
+			"version": p.Version, "updated_at": now, "updated_by": actor.UserID})
+		if res.Error != nil {
+			return fmt.Errorf("save proposal: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			current, err := get(tx, id, false)
+			if err != nil {
+				return err
+			}
+			return &ConflictError{Current: current}
+		}
+		return audit.Append(tx, actor, audit.Entry{Action: "proposal.save", ObjectType: "proposal", ObjectID: id,
+			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"version": p.Version}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func checkPartners(errs *validate.Errors, ps []Partner, countries map[string]bool) {
+	leads := 0
+	for i, p := range ps {
+		f := fmt.Sprintf("partners.%d.", i)
+		errs.Text(f+"name", p.Name, true, 200, false)
+		if !countries[p.Country] {
+			errs.Add(f+"country", "not_allowed", nil)
+		}
+		if p.OrganisationID != "" && !database.ValidID(p.OrganisationID) {
+			errs.Add(f+"organisation_id", "not_found", nil)
+		}
+		if p.Lead {
+			leads++
+		}
+	}
+	if len(ps) > 20 {
+		errs.Add("partners", "too_many", map[string]any{"Max": 20})
+	}
+	if leads != 1 {
+		errs.Add("partners", "one_lead", nil)
+	}
+}
+
+// Missing lists what must still be done before the proposal can be submitted.
+func (s *Service) Missing(ctx context.Context, p *Proposal) (validate.Errors, error) {
+	c, err := s.calls.Get(ctx, p.CallID)
+	if err != nil {
+		return nil, err
+	}
+	return s.missing(s.db.WithContext(ctx), c, p)
+}
+
+func (s *Service) missing(tx *gorm.DB, c *calls.Call, p *Proposal) (validate.Errors, error) {
+	var errs validate.Errors
+	errs.Text("title", p.Title, true, 300, false)
+	if p.RequestedMinor <= 0 {
+		errs.Add("requested_minor", "required", nil)
+	}
+	_, aerrs := c.Form.V.CheckAnswers(p.Round, p.Answers.V, s.calls.Countries(tx.Statement.Context), true)
+	errs = append(errs, aerrs...)
+	// Required file questions need at least one stored file.
+	var withFiles []string
+	if err := tx.Model(&Attachment{}).Where("proposal_id = ? AND deleted_at IS NULL", p.ID).Distinct().Pluck("question_id", &withFiles).Error; err != nil {
+		return nil, fmt.Errorf("read attachments: %w", err)
+	}
+	for _, q := range c.Form.V.Questions() {
+		if q.Kind != calls.KindFile || !q.Required || !c.Form.V.Visible(q, p.Answers.V) {
+			continue
+		}
+		found := false
+		for _, w := range withFiles {
+			found = found || w == q.ID
+		}
+		if !found && !errs.Has("answers."+q.ID) {
+			errs.Add("answers."+q.ID, "required", nil)
+		}
+	}
+	return errs, nil
+}
+
+// Deadline is when this proposal must be submitted by: the call's closing
+// time plus grace, or a later individual extension.
+func deadline(tx *gorm.DB, c *calls.Call, proposalID string) (time.Time, error) {
+	d := c.Deadline()
+	var ext []time.Time
+	if err := tx.Table("deadline_extensions").Where("proposal_id = ?", proposalID).Order("created_at DESC").Limit(1).Pluck("closes_at", &ext).Error; err != nil {
+		return d, fmt.Errorf("read extensions: %w", err)
+	}
+	if len(ext) == 1 && ext[0].After(d) {
+		d = ext[0]
+	}
+	return d, nil
+}
+
+// Deadline returns the proposal's deadline.
+func (s *Service) Deadline(ctx context.Context, p *Proposal) (time.Time, error) {
+	c, err := s.calls.Get(ctx, p.CallID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return deadline(s.db.WithContext(ctx), c, p.ID)
+}
+
+// Submit submits a complete draft. The deadline is decided with the
+// database clock inside the submitting transaction, the proposal row is
+// locked so concurrent submits make one submission, and the receipt (a
+// number and a hash of what was submitted) is mailed to the submitter.
+func (s *Service) Submit(ctx context.Context, actor audit.Actor, id string, locale string) (*Proposal, error) {
+	var p *Proposal
+	var mailID string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if p, err = get(tx, id, true); err != nil {
+			return err
+		}
+		if p.Status != StatusDraft {
+			return ErrWrongStatus
+		}
+		c, err := calls.New(tx).Get(ctx, p.CallID)
+		if err != nil {
+			return err
+		}
+		now, err := database.Now(tx)
+		if err != nil {
+			return err
+		}
+		d, err := deadline(tx, c, p.ID)
+		if err != nil {
+			return err
+		}
+		if now.After(d) {
+			return &DeadlineError{Deadline: d, Received: now}
+		}
+		if now.Before(c.OpensAt) {
+			return ErrNotOpen
+		}
+		missing, err := s.missing(tx, c, p)
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return missing
+		}
+		facts, err := orgFacts(tx, p, now)
+		if err != nil {
+			return err
+		}
+		p.Eligibility.V = c.CheckEligibility(facts)
+		hash, err := contentHash(tx, p)
+		if err != nil {
+			return err
+		}
+		p.Status, p.SubmittedAt, p.SubmittedBy, p.ContentHash = StatusSubmitted, &now, &actor.UserID, hash
+		p.ReceiptNumber = c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(p.ID, "-", "")[20:28])
+		res := tx.Model(&Proposal{}).Where("id = ? AND status = ?", id, StatusDraft).Updates(map[string]any{
+			"status": p.Status, "submitted_at": now, "submitted_by": actor.UserID, "content_hash": hash,
+			"receipt_number": p.ReceiptNumber, "eligibility": p.Eligibility, "updated_at": now, "version": gorm.Expr("version + 1")})
+		if res.Error != nil {
+			return fmt.Errorf("submit proposal: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrWrongStatus
+		}
+		var email, name string
+		if err := tx.Table("users").Select("email").Where("id = ?", actor.UserID).Scan(&email).Error; err != nil {
+			return fmt.Errorf("read submitter: %w", err)
+		}
+		tx.Table("users").Select("name").Where("id = ?", actor.UserID).Scan(&name)
+		data := map[string]any{"Name": name, "Title": p.Title, "Call": c.Title.V.In(locale, c.Languages.V), "Receipt": p.ReceiptNumber,
+			"Time": now.Format("2006-01-02 15:04:05 UTC"), "Hash": hash, "Link": s.publicURL + "/proposals/" + p.ID + "/receipt"}
+		if mailID, err = mail.Queue(tx, mail.Message{To: email, Kind: "proposal_receipt",
+			Subject: s.text.Translate(locale, "mail_receipt_subject", data),
+			Body:    s.text.Translate(locale, "mail_receipt_body", data)}); err != nil {
+			return err
+		}
+		return audit.Append(tx, actor, audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: id,
+			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": hash}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mailQueued(ctx, mailID)
+	return p, nil
+}
+
+func orgFacts(tx *gorm.DB, p *Proposal, now time.Time) (calls.Facts, error) {
+	var o struct {
+		TypeCode, CountryIso2, IloRegion string
+		YearFounded                      int
+	}
+	err := tx.Raw(`SELECT o.type_code, o.country_iso2, c.ilo_region, o.year_founded FROM organisations o
+		JOIN countries c ON c.iso2 = o.country_iso2 WHERE o.id = ?`, p.OrganisationID).Scan(&o).Error
+	if err != nil {
+		return calls.Facts{}, fmt.Errorf("read organisation: %w", err)
+	}
+	return calls.Facts{OrgType: o.TypeCode, Country: o.CountryIso2, Region: o.IloRegion, YearFounded: o.YearFounded,
+		Year: now.Year(), Requested: p.RequestedMinor, Answers: p.Answers.V}, nil
+}
+
+// contentHash is the SHA-256 of what was submitted: title, amount, answers,
+// partners and the hashes of the files, in a canonical form.
+func contentHash(tx *gorm.DB, p *Proposal) (string, error) {
+	var files []string
+	if err := tx.Model(&Attachment{}).Where("proposal_id = ? AND deleted_at IS NULL", p.ID).Pluck("sha256", &files).Error; err != nil {
+		return "", fmt.Errorf("read attachments: %w", err)
+	}
+	sort.Strings(files)
+	// encoding/json sorts map keys, which makes the document canonical.
+	b, err := json.Marshal(map[string]any{"title": p.Title, "requested_minor": p.RequestedMinor, "answers": p.Answers.V,
+		"partners": p.Partners.V, "files": files, "call_id": p.CallID, "organisation_id": p.OrganisationID})
+	if err != nil {
+		return "", fmt.Errorf("hash proposal: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Withdraw takes back a submitted proposal before the deadline.
+func (s *Service) Withdraw(ctx context.Context, actor audit.Actor, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		p, err := get(tx, id, true)
+		if err != nil {
+			return err
+		}
+		if p.Status != StatusSubmitted {
+			return ErrWrongStatus
+		}
+		c, err := calls.New(tx).Get(ctx, p.CallID)
+		if err != nil {
+			return err
+		}
+		now, err := database.Now(tx)
+		if err != nil {
+			return err
+		}
+		d, err := deadline(tx, c, p.ID)
+		if err != nil {
+			return err
+		}
+		if now.After(d) {
+			return &DeadlineError{Deadline: d, Received: now}
+		}
+		if err := tx.Model(&Proposal{}).Where("id = ?", id).Updates(map[string]any{
+			"status": StatusWithdrawn, "withdrawn_at": now, "updated_at": now, "version": gorm.Expr("version + 1")}).Error; err != nil {
+			return fmt.Errorf("withdraw proposal: %w", err)
+		}
+		return audit.Append(tx, actor, audit.Entry{Action: "proposal.withdraw", ObjectType: "proposal", ObjectID: id,
+			Domain: authz.OrgDomain(p.OrganisationID)})
+	})
+}
+
+// GrantExtension gives one proposal a later deadline (a manager's decision,
+// audited with its reason).
+func (s *Service) GrantExtension(ctx context.Context, actor audit.Actor, id string, closesAt time.Time, reason string) error {
+	var errs validate.Errors
+	errs.Text("reason", reason, true, 1000, true)
+	if len(errs) > 0 {
+		return errs
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		p, err := get(tx, id, true)
+		if err != nil {
+			return err
+		}
+		c, err := calls.New(tx).Get(ctx, p.CallID)
+		if err != nil {
+			return err
+		}
+		if !closesAt.After(c.Deadline()) {
+			return validate.One("closes_at", "extension_not_later")
+		}
+		now, err := database.Now(tx)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec("INSERT INTO deadline_extensions (id, proposal_id, closes_at, reason, granted_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+			database.NewID(), id, closesAt.UTC(), reason, actor.UserID, now).Error; err != nil {
+			return fmt.Errorf("grant extension: %w", err)
+		}
+		return audit.Append(tx, actor, audit.Entry{Action: "proposal.extend_deadline", ObjectType: "proposal", ObjectID: id,
+			Domain: authz.FacilityDomain(c.FacilityCode), Details: map[string]any{"closes_at": closesAt.UTC(), "reason": reason}})
+	})
+}
