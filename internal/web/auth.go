@@ -65,7 +65,24 @@ func (s *Server) setLanguage(c echo.Context) error {
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.ContainsAny(back, "\\\r\n") {
 		back = "/"
 	}
-	return c.Redirect(http.StatusSeeOther, back)
+	return c.Redirect(http.StatusSeeOther, s.pageFor(back))
+}
+
+// pageFor returns path, or the nearest parent path that is a page: a form
+// that failed was shown at the address it posted to, which may answer
+// only POST (/account/profile -> /account).
+func (s *Server) pageFor(path string) string {
+	for path != "/" && path != "" {
+		ctx := s.echo.NewContext(nil, nil)
+		s.echo.Router().Find(http.MethodGet, path, ctx)
+		for _, r := range s.echo.Routes() {
+			if r.Method == http.MethodGet && r.Path == ctx.Path() && r.Path != "/static/*" {
+				return path
+			}
+		}
+		path = path[:strings.LastIndex(path, "/")]
+	}
+	return "/"
 }
 
 func (s *Server) home(c echo.Context) error {

@@ -219,3 +219,29 @@ func TestSecurityHeadersAndPaths(t *testing.T) {
 func actorFor(userID string) audit.Actor {
 	return audit.Actor{UserID: userID, IP: "127.0.0.1", RequestID: "test"}
 }
+
+func TestLanguageSwitchReturnsToAPage(t *testing.T) {
+	env := apptest.New(t)
+	env.User("ama@example.org", "", "")
+	c := env.Client()
+	c.SignIn("ama@example.org", "")
+	for back, want := range map[string]string{
+		"/account/profile":     "/account",
+		"/account":             "/account",
+		"/login":               "/login",
+		"//evil.example/x":     "/",
+		"https://evil.example": "/",
+		"/nowhere/at/all":      "/",
+	} {
+		res := c.PostForm("/language", url.Values{"lang": {"fr"}, "back": {back}})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
+			t.Errorf("back %q: %d -> %q, want %q", back, res.StatusCode, res.Header.Get("Location"), want)
+		}
+	}
+	if res := c.Get("/account"); !strings.Contains(res.Body, `<html lang="fr">`) {
+		t.Fatal("language not switched")
+	}
+	if res := c.PostForm("/language", url.Values{"lang": {"de"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("unsupported language: %d", res.StatusCode)
+	}
+}
