@@ -29,6 +29,7 @@ func main() {
 		"calibrate": benchCalibrate,
 		"select":    benchSelect,
 		"startup":   benchStartup,
+		"spike":     benchSpike,
 	}
 	if len(os.Args) < 2 || scenarios[os.Args[1]] == nil {
 		names := make([]string, 0, len(scenarios))

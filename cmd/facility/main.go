@@ -243,7 +243,7 @@ func startApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*datab
 }
 
 func seedDemo(ctx context.Context, a *app.App, stdout io.Writer) error {
-	accts, err := demo.Seed(ctx, a.DB.Gorm, a.Accounts, a.Organisations, a.Authz)
+	accts, err := demo.Seed(ctx, a.DB.Gorm, a.Accounts, a.Organisations, a.Authz, a.Calls)
 	if err != nil {
 		return err
 	}
