@@ -42,7 +42,7 @@ func TestCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runCmd(t, "migrate", "status")
-	if err != nil || strings.Count(out, "applied") != 3 {
+	if err != nil || strings.Count(out, "applied") < 4 || strings.Contains(out, "pending") {
 		t.Fatalf("status: %q %v", out, err)
 	}
 	out, err = runCmd(t, "user", "create", "--email", "carlos@example.org", "--name", "Carlos Mendoza",
