@@ -452,6 +452,13 @@ func (s *Service) Public(ctx context.Context, f PublicFilter) ([]Call, error) {
 			countryRegion = r[0]
 		}
 	}
+	// A national call is open to a region when one of its countries lies there.
+	var regionCountries []string
+	if f.Region != "" {
+		if err := db.Table("countries").Where("ilo_region = ?", f.Region).Pluck("iso2", &regionCountries).Error; err != nil {
+			return nil, fmt.Errorf("read the region's countries: %w", err)
+		}
+	}
 	out := all[:0]
 	for _, c := range all {
 		if now.After(c.Deadline()) {
@@ -463,7 +470,7 @@ func (s *Service) Public(ctx context.Context, f PublicFilter) ([]Call, error) {
 		if f.OrgType != "" && len(c.OrgTypes.V) > 0 && !slices.Contains(c.OrgTypes.V, f.OrgType) {
 			continue
 		}
-		if f.Region != "" && c.Scope != "global" && !slices.Contains(c.Regions.V, f.Region) {
+		if f.Region != "" && !c.OpenToRegion(f.Region, regionCountries) {
 			continue
 		}
 		if f.Country != "" && !c.OpenToCountry(f.Country, countryRegion) {
@@ -472,6 +479,16 @@ func (s *Service) Public(ctx context.Context, f PublicFilter) ([]Call, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// OpenToRegion reports whether organisations from region may answer:
+// global calls, calls naming the region, and calls naming one of its
+// countries (regionCountries).
+func (c *Call) OpenToRegion(region string, regionCountries []string) bool {
+	if c.Scope == "global" || slices.Contains(c.Regions.V, region) {
+		return true
+	}
+	return slices.ContainsFunc(c.Countries.V, func(cc string) bool { return slices.Contains(regionCountries, cc) })
 }
 
 // OpenToCountry reports whether organisations from country (in region) may answer.
