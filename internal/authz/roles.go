@@ -66,11 +66,30 @@ const (
 	ActDecide  = "decide"
 	ActPublish = "publish"
 	ActScreen  = "screen"
+	ActGrant   = "grant"
 )
 
 // permissions are the p rows: they ship with the code and replace whatever
 // p rows the database holds at start. Role grants (g rows) are data.
-var permissions = [][]string{
+var permissions = append(allowRows, readOnlyDenials()...)
+
+// writeActions are every action that changes something.
+var writeActions = []string{ActCreate, ActUpdate, ActDelete, ActManage, ActSubmit, ActScore, ActDecide, ActPublish, ActScreen, ActGrant}
+
+// readOnlyDenials: auditors and donors can never change anything, whatever
+// else the same person is granted (an auditor who is also a manager stays
+// read-only); deny rows override allow rows.
+func readOnlyDenials() [][]string {
+	var rows [][]string
+	for _, role := range []string{RoleAuditor, RoleDonor} {
+		for _, act := range writeActions {
+			rows = append(rows, []string{role, "*", ObjAll, act, "deny"})
+		}
+	}
+	return rows
+}
+
+var allowRows = [][]string{
 	// Administrators run the system and may act in every facility.
 	{RoleAdmin, "system", ObjAll, ActAll, "allow"},
 	{RoleAdmin, "facility:*", ObjAll, ActAll, "allow"},
@@ -115,12 +134,4 @@ var permissions = [][]string{
 	{RoleOrgMember, "org:*", ObjProposal, ActRead, "allow"},
 	{RoleOrgMember, "org:*", ObjProposal, ActCreate, "allow"},
 	{RoleOrgMember, "org:*", ObjProposal, ActUpdate, "allow"},
-
-	// Read-only roles can never write, whatever else is granted to the role.
-	{RoleAuditor, "*", ObjAll, ActCreate, "deny"},
-	{RoleAuditor, "*", ObjAll, ActUpdate, "deny"},
-	{RoleAuditor, "*", ObjAll, ActDelete, "deny"},
-	{RoleDonor, "*", ObjAll, ActCreate, "deny"},
-	{RoleDonor, "*", ObjAll, ActUpdate, "deny"},
-	{RoleDonor, "*", ObjAll, ActDelete, "deny"},
 }

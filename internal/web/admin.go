@@ -54,14 +54,10 @@ func (s *Server) apiAdminRoutes(g *echo.Group) {
 	g.POST("/audit/verify", s.apiAuditVerify)
 }
 
-// actGrant is the action of granting roles; the layout asks the same
-// question to decide whether to show the administration menu.
-const actGrant = "grant"
-
 // Permissions of this area, as (object, action) in the system domain.
 var (
 	permUsers  = [2]string{authz.ObjUser, authz.ActManage}
-	permRoles  = [2]string{authz.ObjRole, actGrant}
+	permRoles  = [2]string{authz.ObjRole, authz.ActGrant}
 	permOutbox = [2]string{authz.ObjOutbox, authz.ActManage}
 	permAudit  = [2]string{authz.ObjAudit, authz.ActRead}
 	permExport = [2]string{authz.ObjAudit, authz.ActExport}

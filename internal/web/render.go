@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"facility/internal/accounts"
+	"facility/internal/authz"
 	"facility/internal/i18n"
 	"facility/internal/validate"
 	"facility/ui"
@@ -138,8 +139,8 @@ func (s *Server) newPage(c echo.Context, title string, data any) *page {
 		p.CSRF = tok
 	}
 	if v.fullySignedIn() {
-		p.IsAdmin, _ = s.Authz.Allowed(v.User.ID, "system", "role", "grant")
-		p.IsAuditor, _ = s.Authz.Allowed(v.User.ID, "system", "audit", "read")
+		p.IsAdmin, _ = s.Authz.Allowed(v.User.ID, "system", authz.ObjRole, authz.ActGrant)
+		p.IsAuditor, _ = s.Authz.Allowed(v.User.ID, "system", authz.ObjAudit, authz.ActRead)
 	}
 	if f, err := c.Cookie("__Host-facility_flash"); err == nil {
 		p.Flash = s.Text.Translate(p.Lang, "flash_"+f.Value, nil)

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"facility/internal/accounts"
+	"facility/internal/attachments"
 	"facility/internal/authz"
+	"facility/internal/blob"
 	"facility/internal/calls"
 	"facility/internal/config"
 	"facility/internal/database"
@@ -34,6 +36,8 @@ type Deps struct {
 	Organisations *organisations.Service
 	Calls         *calls.Service
 	Proposals     *proposals.Service
+	Blobs         *blob.Store
+	Attachments   *attachments.Service
 	Screening     *screening.Service
 	Authz         *authz.Enforcer
 	Text          *i18n.Catalogue
@@ -143,3 +147,6 @@ func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
+
+// Routes lists the registered routes (the OpenAPI test compares them).
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
