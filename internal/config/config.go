@@ -84,7 +84,7 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	if err := env.ParseWithOptions(&c, env.Options{Prefix: envPrefix, Environment: vars}); err != nil {
-		return nil, fmt.Errorf("environment: %w", err)
+		return nil, explainEnvError(err)
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -119,16 +119,47 @@ func checkUnknownVariables(vars map[string]string) error {
 }
 
 func collectEnvNames(t reflect.Type, prefix string, into map[string]bool) {
+	for _, name := range envFields(t, prefix) {
+		into[name] = true
+	}
+}
+
+// envFields maps each struct field name to its variable name.
+func envFields(t reflect.Type, prefix string) map[string]string {
+	out := map[string]string{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if p, ok := f.Tag.Lookup("envPrefix"); ok {
-			collectEnvNames(f.Type, prefix+p, into)
+			for k, v := range envFields(f.Type, prefix+p) {
+				out[k] = v
+			}
 			continue
 		}
 		if name := f.Tag.Get("env"); name != "" {
-			into[prefix+name] = true
+			out[f.Name] = prefix + name
 		}
 	}
+	return out
+}
+
+// explainEnvError names the variable whose value could not be read, where
+// the library names the Go field.
+func explainEnvError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("environment: %w", err)
+	}
+	names := envFields(reflect.TypeOf(Config{}), envPrefix)
+	var msgs []string
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			msgs = append(msgs, fmt.Sprintf("%s: cannot read the value as %s (%v)", names[pe.Name], pe.Type, errors.Unwrap(pe.Err)))
+			continue
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 func (c *Config) validate() error {
