@@ -48,6 +48,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("SignInWithTOTP", j.signInWithTOTP)
 	t.Run("SwitchLanguage", j.switchLanguage)
 	t.Run("AdminRoleGrant", j.adminRoleGrant)
+	t.Run("PhoneLayout", j.phoneLayout)
 }
 
 type journeys struct {
@@ -481,4 +482,25 @@ func scriptsDisabled(off bool) chromedp.Action[chromedp.Void] {
 		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off})
 		return err
 	})
+}
+
+// phoneLayout: on a phone-sized screen the public pages fit the width (no
+// sideways scrolling) and the forms' fields are wide enough to type in.
+func (j *journeys) phoneLayout(t *testing.T) {
+	b := newBrowser(t, j.srv.URL)
+	b.step("phone screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	for _, p := range []struct{ path, shot string }{
+		{"/", "phone-home"}, {"/login", "phone-login"}, {"/register", "phone-register"},
+	} {
+		b.open(p.path)
+		if over := js[int](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+			t.Errorf("%s is %d px wider than a 390 px phone screen", p.path, over)
+		}
+		if p.path != "/" {
+			if w := js[int](b, `Math.round(document.querySelector("main input:not([type=hidden])").getBoundingClientRect().width)`); w < 250 {
+				t.Errorf("%s: the first field is only %d px wide on a phone", p.path, w)
+			}
+		}
+		b.shot(p.shot)
+	}
 }
