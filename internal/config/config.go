@@ -154,7 +154,7 @@ func explainEnvError(err error) error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			msgs = append(msgs, fmt.Sprintf("%s: cannot read the value as %s (%v)", names[pe.Name], pe.Type, errors.Unwrap(pe.Err)))
+			msgs = append(msgs, fmt.Sprintf("%s: cannot read the value as %s (%v)", names[pe.Name], pe.Type, pe.Err))
 			continue
 		}
 		msgs = append(msgs, e.Error())
