@@ -38,6 +38,7 @@ type browser struct {
 	dialogs  []string // messages of the dialogs the page opened
 	// documents are the requests for pages (not their resources).
 	documents map[network.RequestID]bool
+	closed    bool // the journey ended: log nothing more
 }
 
 // newBrowser starts Chromium for one journey. It is closed when the test
@@ -64,13 +65,16 @@ func newBrowser(t *testing.T, base string) *browser {
 	b := &browser{t: t, base: base, documents: map[network.RequestID]bool{}}
 	ctx, cancel := chromedp.NewContext(allocCtx,
 		chromedp.WithListener(b.watch),
-		chromedp.WithLogf(t.Logf),
+		chromedp.WithLogf(b.logf),
 	)
 	b.ctx = ctx
 	t.Cleanup(func() {
 		b.checkConsole("end of journey")
 		cancel()
 		cancelAlloc()
+		b.mu.Lock()
+		b.closed = true // chromedp's goroutines may still log; the test is over
+		b.mu.Unlock()
 	})
 	// Start the browser now, with no step timeout: the first call binds the
 	// browser's life to its context.
@@ -92,6 +96,15 @@ func newBrowser(t *testing.T, base string) *browser {
 		}
 	}()
 	return b
+}
+
+// logf passes chromedp's messages to the test log while the journey runs.
+func (b *browser) logf(format string, args ...any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.t.Logf("chromedp: "+format, args...)
+	}
 }
 
 // takeDialogs returns the messages of the dialogs accepted since the last call.
