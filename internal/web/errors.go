@@ -11,7 +11,9 @@ import (
 	"facility/internal/accounts"
 	"facility/internal/audit"
 	"facility/internal/authz"
+	"facility/internal/calls"
 	"facility/internal/organisations"
+	"facility/internal/proposals"
 	"facility/internal/validate"
 )
 
@@ -43,8 +45,15 @@ func statusOf(err error) (int, string) {
 		return he.Code, codeFor(he.Code)
 	case errors.As(err, &te):
 		return http.StatusTooManyRequests, "throttled"
-	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, organisations.ErrNotFound):
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, organisations.ErrNotFound),
+		errors.Is(err, calls.ErrNotFound), errors.Is(err, proposals.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, calls.ErrConflict), errors.As(err, new(*proposals.ConflictError)):
+		return http.StatusConflict, "conflict"
+	case errors.Is(err, calls.ErrWrongStatus), errors.Is(err, proposals.ErrWrongStatus):
+		return http.StatusConflict, "wrong_status"
+	case errors.As(err, new(*proposals.DeadlineError)), errors.Is(err, proposals.ErrClosed), errors.Is(err, proposals.ErrNotOpen):
+		return http.StatusUnprocessableEntity, "deadline"
 	case errors.Is(err, accounts.ErrBadCredentials):
 		return http.StatusUnauthorized, "bad_credentials"
 	case errors.Is(err, accounts.ErrNoSession):
@@ -80,6 +89,8 @@ func codeFor(status int) string {
 		return "bad_request"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
+	case http.StatusConflict:
+		return "conflict"
 	}
 	return "internal"
 }
