@@ -668,7 +668,7 @@ func (d *designView) RuleText(r calls.Rule) string {
 	case calls.RuleOrgAge:
 		data["Years"] = r.MinYears
 	case calls.RuleAmount:
-		data["Min"], data["Max"] = moneyText(d.Input.MinGrantMinor, d.Input.Currency), moneyText(d.Input.MaxGrantMinor, d.Input.Currency)
+		data["Min"], data["Max"] = calls.FormatMoney(d.Input.MinGrantMinor, d.Input.Currency), calls.FormatMoney(d.Input.MaxGrantMinor, d.Input.Currency)
 	case calls.RuleYesNo:
 		data["Question"], data["Expect"] = d.QuestionLabel(r.Question), d.t("calls_answer_"+r.Expect, nil)
 	}
@@ -676,7 +676,7 @@ func (d *designView) RuleText(r calls.Rule) string {
 }
 
 // Amount shows money for reading.
-func (d *designView) Amount(minor int64) string { return moneyText(minor, d.Input.Currency) }
+func (d *designView) Amount(minor int64) string { return calls.FormatMoney(minor, d.Input.Currency) }
 
 // BlankCriterion starts the form of a new criterion.
 func (d *designView) BlankCriterion() calls.Criterion {

@@ -117,13 +117,11 @@ func readFloat(errs *validate.Errors, field, v string) *float64 {
 	return &f
 }
 
-// minorDigits is how many decimals a currency's minor unit has (the CFA
-// franc has none).
+// minorDigits is how many decimals a currency's amounts have, as
+// calls.FormatMoney writes them (the CFA franc has none).
 func minorDigits(currency string) int {
-	if currency == "XOF" {
-		return 0
-	}
-	return 2
+	_, frac, _ := strings.Cut(calls.FormatMoney(0, currency), ".")
+	return len(frac)
 }
 
 // readMoney reads an amount such as "25000", "25,000.50" or "25 000,50"
@@ -171,44 +169,5 @@ func allDigits(s string) bool {
 
 // moneyInput shows minor units as the decimal amount an input takes.
 func moneyInput(minor int64, currency string) string {
-	digits := minorDigits(currency)
-	if digits == 0 {
-		return strconv.FormatInt(minor, 10)
-	}
-	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
-	}
-	unit := int64(math.Pow10(digits))
-	return sign + strconv.FormatInt(minor/unit, 10) + "." + leftPad(strconv.FormatInt(minor%unit, 10), digits)
-}
-
-// moneyText shows an amount for reading: "USD 25,000.00".
-func moneyText(minor int64, currency string) string {
-	s := moneyInput(minor, currency)
-	whole, frac, _ := strings.Cut(s, ".")
-	neg := strings.HasPrefix(whole, "-")
-	whole = strings.TrimPrefix(whole, "-")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	out := b.String()
-	if neg {
-		out = "-" + out
-	}
-	if frac != "" {
-		out += "." + frac
-	}
-	return currency + " " + out
-}
-
-func leftPad(s string, n int) string {
-	for len(s) < n {
-		s = "0" + s
-	}
-	return s
+	return strings.ReplaceAll(strings.TrimPrefix(calls.FormatMoney(minor, currency), currency+" "), ",", "")
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -250,5 +251,355 @@ func TestCallDesignJourneyThroughAPI(t *testing.T) {
 		if _, ok := doc["paths"].(map[string]any)[p]; !ok {
 			t.Errorf("OpenAPI lacks %s", p)
 		}
+	}
+}
+
+func TestCallDesignBadInputChangesNothing(t *testing.T) {
+	env := apptest.New(t)
+	mgr, _ := signedIn(t, env, "mgr@example.org", authz.RoleManager, authz.FacilityDomain(designFacility))
+	id := createThroughPages(t, mgr)
+	mustRedirect(t, post(t, env, mgr, id, "/sections", url.Values{"id": {"idea"}, "title.en": {"Your idea"}, "title.fr": {"Votre idée"}}), "add section")
+	before := designState(t, env)
+
+	with := func(k, v string) url.Values {
+		f := basicsForm()
+		f.Set(k, v)
+		return f
+	}
+	without := func(k string) url.Values {
+		f := basicsForm()
+		f.Del(k)
+		return f
+	}
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		input  string // the input that must show the error
+		expect string // part of the message
+	}{
+		{"missing title", with("title.fr", ""), "title.fr", "Title (French) is required"},
+		{"missing origin", without("origin"), "origin", "Origin is required"},
+		{"unknown scope", with("scope", "galactic"), "scope", "choose one of the options"},
+		{"regional without regions", with("scope", "regional"), "regions", "Regions is required"},
+		{"unknown language", with("languages", "de"), "languages", "choose one of the options"},
+		{"no language", without("languages"), "languages", "required"},
+		{"bad opening", with("opens", "next week"), "opens", "give a date and time"},
+		{"closes first", with("closes", "2030-02-01T09:00"), "closes", "after the opening time"},
+		{"unknown timezone", with("timezone", "Mars/Olympus"), "timezone", "not a known timezone"},
+		{"grace not a number", with("grace_minutes", "ten"), "grace_minutes", "whole number"},
+		{"grace too long", with("grace_minutes", "100000"), "grace_minutes", "between 0 and 1440"},
+		{"unknown currency", with("currency", "BTC"), "currency", "choose one of the options"},
+		{"budget not money", with("budget", "12abc"), "budget", "must be an amount"},
+		{"budget too precise", with("budget", "12.3456"), "budget", "must be an amount"},
+		{"budget missing", with("budget", ""), "budget", "required"},
+		{"grant above budget", with("max_grant", "600000"), "max_grant", "cannot be more than the budget"},
+		{"unknown country", with("countries", "XX"), "countries", "choose one of the options"},
+		{"unknown indicator", with("indicators", "99.9.9"), "indicators", "choose one of the options"},
+		{"script-free bidi override", with("title.en", "Green \u202ejobs"), "title.en", "text-direction"},
+		{"NUL byte", with("challenge.en", "How\x00 can"), "challenge.en", "control characters"},
+		{"invalid UTF-8", with("title.en", "Green \xff jobs"), "title.en", "not valid text"},
+		{"donor too long", with("donors", strings.Repeat("d", 201)), "donors", "at most 200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.form
+			f.Del("facility")
+			res := post(t, env, mgr, id, "/basics", f)
+			if res.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			if !strings.Contains(res.Body, `id="e-f-basics-`+tc.input+`"`) && !strings.Contains(res.Body, `id="f-basics-`+tc.input+`"`) {
+				t.Errorf("no input %s on the refilled form", tc.input)
+			}
+			if !strings.Contains(res.Body, tc.expect) {
+				t.Errorf("no message %q in %s", tc.expect, apptest.FirstError(res.Body))
+			}
+			// What was typed is shown again.
+			if !strings.Contains(res.Body, "Comment créer des emplois verts décents") {
+				t.Error("the submitted values were not kept")
+			}
+			if designState(t, env) != before {
+				t.Fatal("a refused form changed the call")
+			}
+		})
+	}
+
+	// Builder forms: each error lands next to its input, and nothing changes.
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		input      string
+		expect     string
+	}{
+		{"question id", "/sections/idea/questions", url.Values{"id": {"Bad Id"}, "kind": {"short_text"}, "label.en": {"x"}, "label.fr": {"x"}}, "id", "lower-case letters"},
+		{"question kind", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"essay"}, "label.en": {"x"}, "label.fr": {"x"}}, "kind", "choose one of the options"},
+		{"question label in French", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"short_text"}, "label.en": {"x"}}, "label.fr", "Question text (French) is required"},
+		{"question max words", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"long_text"}, "label.en": {"x"}, "label.fr": {"x"}, "max_words": {"lots"}}, "max_words", "whole number"},
+		{"question min", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"number"}, "label.en": {"x"}, "label.fr": {"x"}, "min": {"five"}}, "min", "must be a number"},
+		{"question min above max", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"number"}, "label.en": {"x"}, "label.fr": {"x"}, "min": {"9"}, "max": {"2"}}, "min", "above the maximum"},
+		{"choices format", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"single_choice"}, "label.en": {"x"}, "label.fr": {"x"}, "choices": {"a | A\nb | B | B"}}, "choices", "line 1 must have 3 parts"},
+		{"too few choices", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"single_choice"}, "label.en": {"x"}, "label.fr": {"x"}, "choices": {"a | A | A"}}, "choices", "at least two choices"},
+		{"file types", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"file"}, "label.en": {"x"}, "label.fr": {"x"}, "file_types": {"exe"}, "max_file_mb": {"10"}}, "file_types", "choose one of the options"},
+		{"file size", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"file"}, "label.en": {"x"}, "label.fr": {"x"}, "file_types": {"pdf"}, "max_file_mb": {"500"}}, "max_file_mb", "between 1 and 50"},
+		{"condition on unknown question", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"short_text"}, "label.en": {"x"}, "label.fr": {"x"}, "visible_if": {"nowhere"}, "visible_values": {"yes"}}, "visible_if", "earlier yes/no"},
+		{"hostile help", "/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"short_text"}, "label.en": {"x"}, "label.fr": {"x"}, "help.en": {"a\u2066b"}}, "help.en", "text-direction"},
+		{"section id taken", "/sections", url.Values{"id": {"idea"}, "title.en": {"x"}, "title.fr": {"x"}}, "id", "lower-case letters"},
+		{"rule without values", "/rules", url.Values{"kind": {"country"}}, "values", "required"},
+		{"rule unknown region", "/rules", url.Values{"kind": {"region"}, "values": {"atlantis"}}, "values", "choose one of the options"},
+		{"rule age", "/rules", url.Values{"kind": {"organisation_age"}, "min_years": {"0"}}, "min_years", "between 1 and 100"},
+		{"criterion weight", "/criteria", url.Values{"id": {"impact"}, "name.en": {"x"}, "name.fr": {"x"}, "weight": {"heavy"}, "scale_min": {"0"}, "scale_max": {"5"}, "step": {"1"}}, "weight", "must be a number"},
+		{"criterion scale", "/criteria", url.Values{"id": {"impact"}, "name.en": {"x"}, "name.fr": {"x"}, "weight": {"1"}, "scale_min": {"5"}, "scale_max": {"1"}, "step": {"1"}}, "scale_max", "highest score"},
+		{"criterion threshold", "/criteria", url.Values{"id": {"impact"}, "name.en": {"x"}, "name.fr": {"x"}, "weight": {"1"}, "scale_min": {"0"}, "scale_max": {"5"}, "step": {"1"}, "threshold": {"9"}}, "threshold", "between 0 and 5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := post(t, env, mgr, id, tc.path, tc.form)
+			if res.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			if !regexp.MustCompile(`id="e-f-[a-z_-]+-` + regexp.QuoteMeta(tc.input) + `"`).MatchString(res.Body) {
+				t.Errorf("no error next to input %s: %s", tc.input, apptest.FirstError(res.Body))
+			}
+			if !strings.Contains(res.Body, tc.expect) {
+				t.Errorf("no message %q: %s", tc.expect, apptest.FirstError(res.Body))
+			}
+			if designState(t, env) != before {
+				t.Fatal("a refused form changed the call")
+			}
+		})
+	}
+
+	// Script tags are text: stored as given, shown escaped.
+	f := basicsForm()
+	f.Del("facility")
+	f.Set("title.en", `<script>alert("x")</script> Green jobs`)
+	mustRedirect(t, post(t, env, mgr, id, "/basics", f), "save a title with a script tag")
+	if got := getCall(t, env, id).Title.V["en"]; got != `<script>alert("x")</script> Green jobs` {
+		t.Fatalf("stored title %q", got)
+	}
+	page := mgr.Get("/manage/calls/" + id)
+	if strings.Contains(page.Body, `<script>alert`) || !strings.Contains(page.Body, `&lt;script&gt;alert`) {
+		t.Error("the title is not escaped on the design page")
+	}
+	list := mgr.Get("/manage/calls")
+	if strings.Contains(list.Body, `<script>alert`) {
+		t.Error("the title is not escaped on the list")
+	}
+
+	// A 10 MB title is refused before it is read.
+	f.Set("title.en", strings.Repeat("a", 10<<20))
+	before = designState(t, env)
+	if res := post(t, env, mgr, id, "/basics", f); res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("10 MB title: status %d", res.StatusCode)
+	}
+	if designState(t, env) != before {
+		t.Fatal("a refused title changed the call")
+	}
+}
+
+func TestCallDesignAPIBadInputChangesNothing(t *testing.T) {
+	env := apptest.New(t)
+	u, _ := env.User("api-mgr@example.org", authz.RoleManager, authz.FacilityDomain(designFacility))
+	c := bearer(t, env, u.ID)
+	in := apptest.CallInput(24*60*60*1e9, 30*24*60*60*1e9)
+	var created struct {
+		Call calls.Call `json:"call"`
+	}
+	if res := c.JSON(http.MethodPost, "/api/v1/manage/calls", in, &created); res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", res.StatusCode, res.Body)
+	}
+	path := "/api/v1/manage/calls/" + created.Call.ID
+	before := designState(t, env)
+	put := func(body string) *apptest.Response {
+		return c.Do(http.MethodPut, path, strings.NewReader(body), "application/json")
+	}
+	valid := func(change func(m map[string]any)) string {
+		b, _ := json.Marshal(in)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		change(m)
+		out, _ := json.Marshal(map[string]any{"version": created.Call.Version, "call": m})
+		return string(out)
+	}
+	for _, tc := range []struct {
+		name, body, field string
+		status            int
+	}{
+		{"not JSON", "{", "body", 422},
+		{"unknown field", `{"version":1,"call":{},"extra":true}`, "extra", 422},
+		{"wrong type", valid(func(m map[string]any) { m["budget_minor"] = "lots" }), "call_budget_minor", 422},
+		{"missing title", valid(func(m map[string]any) { m["title"] = map[string]string{"en": "only English"} }), "title.fr", 422},
+		{"title in a language not of the call", valid(func(m map[string]any) { m["title"] = map[string]string{"en": "a", "fr": "b", "de": "c"} }), "title", 422},
+		{"RTL override", valid(func(m map[string]any) { m["challenge"] = map[string]string{"en": "a\u202eb", "fr": "b"} }), "challenge.en", 422},
+		{"NUL", valid(func(m map[string]any) { m["title"] = map[string]string{"en": "a\u0000b", "fr": "b"} }), "title.en", 422},
+		{"invalid UTF-8", strings.Replace(valid(func(m map[string]any) {}), "Green jobs", "Green \xff jobs", 1), "body", 422},
+		{"bad question", valid(func(m map[string]any) {
+			m["form"] = map[string]any{"sections": []any{map[string]any{"id": "s", "round": 1, "title": map[string]string{"en": "a", "fr": "b"},
+				"questions": []any{map[string]any{"id": "q", "kind": "yes_no", "label": map[string]string{"en": "a"}}}}}}
+		}), "form.sections.0.questions.0.label.fr", 422},
+		{"facility changed", valid(func(m map[string]any) { m["facility"] = "skills_lifelong_learning" }), "facility", 422},
+		{"10 MB title", valid(func(m map[string]any) { m["title"] = map[string]string{"en": strings.Repeat("a", 10<<20), "fr": "b"} }), "", 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := put(tc.body)
+			if res.StatusCode != tc.status {
+				t.Fatalf("status %d: %s", res.StatusCode, res.Body)
+			}
+			if tc.field != "" && !strings.Contains(res.Body, `"field":"`+tc.field+`"`) {
+				t.Errorf("no error for %s: %s", tc.field, res.Body)
+			}
+			if designState(t, env) != before {
+				t.Fatal("a refused request changed the call")
+			}
+		})
+	}
+	// Messages name the place in the design in words.
+	res := put(valid(func(m map[string]any) {
+		m["form"] = map[string]any{"sections": []any{map[string]any{"id": "s", "round": 1, "title": map[string]string{"en": "a", "fr": "b"},
+			"questions": []any{map[string]any{"id": "q", "kind": "yes_no", "label": map[string]string{"en": "a"}}}}}}
+	}))
+	if !strings.Contains(res.Body, "Section 1 (s) › Question 1 (q) › Question text (French) is required") {
+		t.Errorf("message: %s", res.Body)
+	}
+}
+
+func TestCallDesignConflictLosesNothing(t *testing.T) {
+	env := apptest.New(t)
+	a, _ := signedIn(t, env, "ana@example.org", authz.RoleManager, authz.FacilityDomain(designFacility))
+	b, _ := signedIn(t, env, "ben@example.org", authz.RoleManager, authz.FacilityDomain(designFacility))
+	id := createThroughPages(t, a)
+	stale := strconv.Itoa(getCall(t, env, id).Version)
+	// Ana adds a section; Ben, on the page he opened before, adds another.
+	mustRedirect(t, a.PostForm("/manage/calls/"+id+"/sections", url.Values{"version": {stale}, "id": {"idea"}, "title.en": {"Idea"}, "title.fr": {"Idée"}}), "first editor")
+	before := designState(t, env)
+	res := b.PostForm("/manage/calls/"+id+"/sections", url.Values{"version": {stale}, "id": {"team"}, "title.en": {"Team of Ben"}, "title.fr": {"Équipe"}})
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("second editor: status %d", res.StatusCode)
+	}
+	if !strings.Contains(res.Body, "Someone else changed this call") || !strings.Contains(res.Body, `value="Team of Ben"`) {
+		t.Error("the conflict is not explained, or what Ben typed is lost")
+	}
+	if designState(t, env) != before {
+		t.Fatal("the stale write changed the call")
+	}
+	if s := getCall(t, env, id).Form.V.Sections; len(s) != 1 || s[0].ID != "idea" {
+		t.Fatalf("sections %+v", s)
+	}
+	// The page shows the call as it is now, so sending again works.
+	cur := strconv.Itoa(getCall(t, env, id).Version)
+	if !strings.Contains(res.Body, `name="version" value="`+cur+`"`) {
+		t.Error("the page does not carry the current version")
+	}
+	mustRedirect(t, b.PostForm("/manage/calls/"+id+"/sections", url.Values{"version": {cur}, "id": {"team"}, "title.en": {"Team of Ben"}, "title.fr": {"Équipe"}}), "send again")
+	// The same holds on the question page.
+	qres := a.PostForm("/manage/calls/"+id+"/sections/idea/questions", url.Values{"version": {stale}, "id": {"pilot"}, "kind": {"yes_no"},
+		"label.en": {"Piloted by Ana?"}, "label.fr": {"Testée ?"}})
+	if qres.StatusCode != http.StatusConflict || !strings.Contains(qres.Body, `value="Piloted by Ana?"`) {
+		t.Fatalf("stale question: status %d", qres.StatusCode)
+	}
+}
+
+func TestCallDesignIsolation(t *testing.T) {
+	env := apptest.New(t)
+	mgr, _ := signedIn(t, env, "mgr@example.org", authz.RoleManager, authz.FacilityDomain(designFacility))
+	other, otherUser := signedIn(t, env, "other@example.org", authz.RoleManager, authz.FacilityDomain("skills_lifelong_learning"))
+	eval, evalUser := signedIn(t, env, "eval@example.org", authz.RoleEvaluator, authz.FacilityDomain(designFacility))
+	applicant, applicantUser := signedIn(t, env, "app@example.org", "", "")
+	id := createThroughPages(t, mgr)
+	mustRedirect(t, post(t, env, mgr, id, "/sections", url.Values{"id": {"idea"}, "title.en": {"Idea"}, "title.fr": {"Idée"}}), "section")
+	version := strconv.Itoa(getCall(t, env, id).Version)
+	before := designState(t, env)
+
+	writes := []struct {
+		path string
+		form url.Values
+	}{
+		{"/basics", basicsForm()},
+		{"/sections", url.Values{"id": {"x"}, "title.en": {"x"}, "title.fr": {"x"}}},
+		{"/sections/idea/delete", url.Values{}},
+		{"/sections/idea/questions", url.Values{"id": {"q"}, "kind": {"yes_no"}, "label.en": {"x"}, "label.fr": {"x"}}},
+		{"/rules", url.Values{"kind": {"amount"}}},
+		{"/criteria", url.Values{"id": {"c"}, "name.en": {"x"}, "name.fr": {"x"}, "weight": {"1"}, "scale_min": {"0"}, "scale_max": {"5"}, "step": {"1"}}},
+		{"/submit", url.Values{}},
+		{"/g0", url.Values{"decision": {"approve"}}},
+		{"/publish", url.Values{}},
+	}
+	for _, who := range []struct {
+		name   string
+		c      *apptest.Client
+		userID string
+		status int
+		list   int
+	}{
+		{"manager of another facility", other, otherUser.ID, http.StatusNotFound, http.StatusOK},
+		{"evaluator of the facility", eval, evalUser.ID, http.StatusForbidden, http.StatusForbidden},
+		{"applicant", applicant, applicantUser.ID, http.StatusNotFound, http.StatusForbidden},
+	} {
+		for _, p := range []string{"", "/preview", "/questions/idea"} {
+			if res := who.c.Get("/manage/calls/" + id + p); res.StatusCode != who.status {
+				t.Errorf("%s: GET %s: status %d", who.name, p, res.StatusCode)
+			}
+		}
+		for _, w := range writes {
+			f := url.Values{}
+			for k, v := range w.form {
+				f[k] = v
+			}
+			f.Set("version", version)
+			if res := who.c.PostForm("/manage/calls/"+id+w.path, f); res.StatusCode != who.status {
+				t.Errorf("%s: POST %s: status %d", who.name, w.path, res.StatusCode)
+			}
+		}
+		// The list shows only the facilities one manages; people who manage
+		// none are refused it.
+		if res := who.c.Get("/manage/calls"); strings.Contains(res.Body, "Green jobs") || res.StatusCode != who.list {
+			t.Errorf("%s: list: status %d", who.name, res.StatusCode)
+		}
+		api := bearer(t, env, who.userID)
+		for _, r := range []struct{ method, path string }{{"GET", ""}, {"PUT", ""}, {"POST", "/submit-for-approval"}, {"POST", "/g0"}, {"POST", "/publish"}} {
+			var body any
+			if r.method != "GET" {
+				body = map[string]any{"version": 1, "decision": "approve"}
+			}
+			if res := api.JSON(r.method, "/api/v1/manage/calls/"+id+r.path, body, nil); res.StatusCode != who.status {
+				t.Errorf("%s: %s %s: status %d", who.name, r.method, r.path, res.StatusCode)
+			}
+		}
+		if designState(t, env) != before {
+			t.Fatalf("%s changed the call", who.name)
+		}
+		var denials int64
+		env.DB.Gorm.Raw("SELECT count(*) FROM audit_log WHERE action = 'authz.deny' AND actor_id = ?", who.userID).Scan(&denials)
+		if denials == 0 {
+			t.Errorf("%s: refusals not audited", who.name)
+		}
+	}
+	// A manager may not create a call in a facility they do not manage.
+	f := basicsForm()
+	f.Set("facility", "skills_lifelong_learning")
+	if res := mgr.PostForm("/manage/calls/new", f); res.StatusCode != http.StatusForbidden {
+		t.Errorf("create in another facility: status %d", res.StatusCode)
+	}
+	if designState(t, env) != before {
+		t.Fatal("refused creation changed something")
+	}
+}
+
+func TestGateDecisionsAreAppendOnly(t *testing.T) {
+	env := apptest.New(t)
+	call, _ := env.PublishedCall(apptest.CallInput(24*60*60*1e9, 30*24*60*60*1e9))
+	var n int64
+	env.DB.Gorm.Raw("SELECT count(*) FROM gate_decisions WHERE subject_id = ?", call.ID).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d decisions", n)
+	}
+	if err := env.DB.Gorm.Exec("UPDATE gate_decisions SET decision = 'cancel', reason = 'rewritten' WHERE subject_id = ?", call.ID).Error; err == nil {
+		t.Error("a gate decision was updated")
+	}
+	if err := env.DB.Gorm.Exec("DELETE FROM gate_decisions WHERE subject_id = ?", call.ID).Error; err == nil {
+		t.Error("a gate decision was deleted")
+	}
+	var d struct{ Decision, Reason string }
+	env.DB.Gorm.Raw("SELECT decision, reason FROM gate_decisions WHERE subject_id = ?", call.ID).Scan(&d)
+	if d.Decision != "approve" || d.Reason != "ready" {
+		t.Fatalf("decision now %+v", d)
 	}
 }
