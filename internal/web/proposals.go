@@ -72,19 +72,10 @@ func (s *Server) proposalFor(c echo.Context, need string) (*proposals.Proposal, 
 	return p, rights, nil
 }
 
-// proposalErr turns the proposal domain's errors into HTTP answers (the
-// messages are status_<code> in the proposals locale files).
+// proposalErr turns idempotency refusals into HTTP answers (domain errors
+// are mapped by statusOf).
 func proposalErr(err error) error {
-	var de *proposals.DeadlineError
 	switch {
-	case errors.Is(err, proposals.ErrNotFound), errors.Is(err, calls.ErrNotFound):
-		return errNotFound
-	case errors.Is(err, proposals.ErrWrongStatus):
-		return echo.NewHTTPError(http.StatusConflict, "proposal_wrong_status")
-	case errors.Is(err, proposals.ErrNotOpen), errors.Is(err, proposals.ErrClosed):
-		return echo.NewHTTPError(http.StatusConflict, "proposal_call_closed")
-	case errors.As(err, &de):
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "proposal_deadline_passed")
 	case errors.Is(err, idempotency.ErrInFlight):
 		return echo.NewHTTPError(http.StatusConflict, "proposal_in_flight")
 	case errors.Is(err, idempotency.ErrMismatch):
@@ -139,6 +130,12 @@ func (s *Server) newProposalForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.startForm(c, call, lang(c))
+}
+
+// startForm shows the start form with the person's organisation chosen
+// when they have only one, and language if the call speaks it.
+func (s *Server) startForm(c echo.Context, call *calls.Call, language string) error {
 	data, err := s.startData(c, call)
 	if err != nil {
 		return err
@@ -148,7 +145,9 @@ func (s *Server) newProposalForm(c echo.Context) error {
 		p.Form.Set("organisation_id", orgs[0].ID)
 	}
 	p.Form.Set("language", call.Languages.V[0])
-	if call.Speaks(lang(c)) {
+	if call.Speaks(language) {
+		p.Form.Set("language", language)
+	} else if call.Speaks(lang(c)) {
 		p.Form.Set("language", lang(c))
 	}
 	return s.render(c, http.StatusOK, "proposal_new", p)
@@ -161,6 +160,14 @@ func (s *Server) startProposal(c echo.Context) error {
 	call, err := s.openCall(c)
 	if err != nil {
 		return err
+	}
+	params, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	if params["title"] == nil {
+		// The call page's start button: choose the organisation and the title first.
+		return s.startForm(c, call, c.FormValue("language"))
 	}
 	in := proposals.StartInput{CallID: call.ID, OrganisationID: c.FormValue("organisation_id"), Title: c.FormValue("title"), Language: c.FormValue("language")}
 	var errs validate.Errors

@@ -206,8 +206,8 @@ func (s *Server) apiSaveProposal(c echo.Context) error {
 		RequestedMinor: in.RequestedMinor, Answers: in.Answers, Partners: in.Partners})
 	var ce *proposals.ConflictError
 	if errors.As(err, &ce) {
-		return c.JSON(http.StatusConflict, conflictOut{Error: apiErrorBody{Code: "proposal_conflict",
-			Message: s.Text.Translate(lang(c), "status_proposal_conflict", nil), RequestID: requestID(c)}, Current: ce.Current, Yours: in})
+		return c.JSON(http.StatusConflict, conflictOut{Error: apiErrorBody{Code: "conflict",
+			Message: s.Text.Translate(lang(c), "status_conflict", nil), RequestID: requestID(c)}, Current: ce.Current, Yours: in})
 	}
 	if fe, ok := validate.As(err); ok {
 		return s.apiInvalid(c, call, fe)

@@ -163,7 +163,7 @@ func TestTwoEditorsSeeBothVersionsAndLoseNothing(t *testing.T) {
 		} `json:"yours"`
 	}
 	res = f.api.JSON(http.MethodPatch, "/api/v1/proposals/"+p.ID, map[string]any{"version": p.Version, "answers": map[string]any{"summary": "late"}}, &conflict)
-	if res.StatusCode != http.StatusConflict || conflict.Error.Code != "proposal_conflict" || conflict.Current.Answers.V["summary"] != cur.Answers.V["summary"] ||
+	if res.StatusCode != http.StatusConflict || conflict.Error.Code != "conflict" || conflict.Current.Answers.V["summary"] != cur.Answers.V["summary"] ||
 		conflict.Yours.Answers["summary"] != "late" {
 		t.Fatalf("API conflict: %d %s", res.StatusCode, res.Body)
 	}
@@ -544,6 +544,11 @@ func TestApplicantJourneyAcrossTwoSessions(t *testing.T) {
 	res := c.Get("/calls/" + f.call.ID + "/proposals/new")
 	if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `<option value="`+f.org+`" selected>`) {
 		t.Fatalf("start form: %d (organisation preselected?)", res.StatusCode)
+	}
+	// The call page's start button sends only the language: the form follows.
+	res = c.PostForm("/calls/"+f.call.ID+"/proposals", url.Values{"language": {"fr"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `<option value="fr" selected>`) || !strings.Contains(res.Body, `name="title"`) {
+		t.Fatalf("start button: %d", res.StatusCode)
 	}
 	res = c.PostForm("/calls/"+f.call.ID+"/proposals", url.Values{"organisation_id": {f.org}, "title": {""}, "language": {"fr"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !hasFieldError(res.Body, "title") {
