@@ -702,7 +702,8 @@ func writeICalendar(name string, stamp time.Time, events []icsEvent) []byte {
 	}
 	for _, e := range events {
 		for _, l := range []string{"BEGIN:VEVENT", "UID:" + icsText(e.UID), "DTSTAMP:" + icsTime(stamp),
-			"DTSTART:" + icsTime(e.Start), "DTEND:" + icsTime(e.Start), "SUMMARY:" + icsText(e.Summary),
+			// No DTEND: a deadline is an instant, and DTEND must be later than DTSTART.
+			"DTSTART:" + icsTime(e.Start), "SUMMARY:" + icsText(e.Summary),
 			"DESCRIPTION:" + icsText(e.Description), "URL:" + icsURI(e.URL), "TRANSP:TRANSPARENT", "END:VEVENT"} {
 			writeICSLine(&b, l)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"facility/internal/accounts"
 	"facility/internal/apptest"
@@ -397,6 +398,9 @@ func parseICS(t *testing.T, body string) (cal map[string]string, events []icsEve
 		if len(raw) > 75 {
 			t.Errorf("line %d is %d octets: %q", i+1, len(raw), raw)
 		}
+		if !utf8.ValidString(raw) {
+			t.Errorf("line %d splits a character: %q", i+1, raw)
+		}
 		if strings.ContainsAny(raw, "\r\n") {
 			t.Fatalf("line %d has a bare CR or LF: %q", i+1, raw)
 		}
@@ -500,6 +504,9 @@ func parseICS(t *testing.T, body string) (cal map[string]string, events []icsEve
 				t.Errorf("%s is not a UTC date-time: %q", p, e[p])
 			}
 		}
+		if end, ok := e["DTEND"]; ok && end <= e["DTSTART"] {
+			t.Errorf("DTEND %s is not after DTSTART %s", end, e["DTSTART"])
+		}
 	}
 	return cal, events
 }
@@ -512,7 +519,7 @@ func TestPublicCalendar(t *testing.T) {
 	hin.Title = calls.Text{"en": hostileTitle}
 	hostile, _ := env.PublishedCall(hin)
 	// A long title of multi-byte characters must fold without splitting a character.
-	long := strings.Repeat("Économie sociale et solidaire — ", 6)
+	long := strings.Repeat("Économie sociale et solidaire — ", 3) + strings.Repeat("€", 97) + "ü"
 	lin := publicInput("x", "fr")
 	lin.Title = calls.Text{"fr": long}
 	lin.Closes = "2031-06-30T23:59"
