@@ -88,8 +88,9 @@ func (s *Service) Check(ctx context.Context, in *Input) (opens, closes time.Time
 	if len(in.Languages) == 0 {
 		errs.Add("languages", "required", nil)
 	}
-	for _, l := range in.Languages {
-		if !slices.Contains([]string{"en", "fr", "es"}, l) {
+	for i, l := range in.Languages {
+		// Each language once: a repeated one would be asked for twice.
+		if !slices.Contains([]string{"en", "fr", "es"}, l) || slices.Contains(in.Languages[:i], l) {
 			errs.Add("languages", "not_allowed", nil)
 			break
 		}
