@@ -244,7 +244,9 @@ func TestG0Transitions(t *testing.T) {
 			return env.Calls.DecideG0(t.Context(), a, id, d, r)
 		}
 	}
-	publish := func(env *apptest.Env, t *testing.T, a audit.Actor, id string) error { return env.Calls.Publish(t.Context(), a, id) }
+	publish := func(env *apptest.Env, t *testing.T, a audit.Actor, id string) error {
+		return env.Calls.Publish(t.Context(), a, id)
+	}
 	update := func(env *apptest.Env, t *testing.T, a audit.Actor, id string) error {
 		c, _ := env.Calls.Get(t.Context(), id)
 		_, err := env.Calls.Update(t.Context(), a, id, c.Version, design())
