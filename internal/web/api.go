@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,13 +23,22 @@ func decodeJSON(c echo.Context, into any) error {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
 		return validate.One("body", "json_required")
 	}
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
+	// Bodies are bounded by the body limit, so reading one whole is safe; it
+	// lets invalid UTF-8 be refused instead of silently replaced by the decoder.
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
+		return validate.One("body", "invalid_json")
+	}
+	if !utf8.Valid(body) {
+		return validate.One("body", "invalid_utf8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
 			return validate.One(strings.ReplaceAll(ute.Field, ".", "_"), "wrong_type")

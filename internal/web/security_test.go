@@ -262,3 +262,11 @@ func TestSignInAndFailuresAreAudited(t *testing.T) {
 		t.Fatalf("audit rows: %+v", rows)
 	}
 }
+
+func TestAPIRefusesInvalidUTF8(t *testing.T) {
+	env := apptest.New(t)
+	res := env.Client().Do(http.MethodPost, "/api/v1/session", strings.NewReader("{\"email\": \"a\xff@example.org\", \"password\": \"x\"}"), "application/json")
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, `"invalid_utf8"`) {
+		t.Fatalf("invalid UTF-8: %d %s", res.StatusCode, res.Body)
+	}
+}
