@@ -238,7 +238,7 @@ func (d *designView) Checked(form, field, value string, stored bool) bool {
 func (d *designView) Err(form, input string) string {
 	for _, p := range d.Problems {
 		if p.Form == form && p.Input == input {
-			return p.Message
+			return p.Short
 		}
 	}
 	return ""
@@ -371,9 +371,11 @@ func (s *Server) knownFacility(c echo.Context, code string) bool {
 // complaints replace the domain's for the same field.
 func (s *Server) mergeCheck(c echo.Context, in *calls.Input, perrs validate.Errors) error {
 	_, _, errs := s.Calls.Check(c.Request().Context(), in)
+	// Complaints that only follow from an unreadable amount are left out.
+	follows := map[string]string{"grant_above_budget": "budget_minor", "max_below_min": "min_grant_minor"}
 	out := slices.Clone(perrs)
 	for _, e := range errs {
-		if !perrs.Has(e.Field) {
+		if !perrs.Has(e.Field) && !perrs.Has(follows[e.Code]) {
 			out = append(out, e)
 		}
 	}

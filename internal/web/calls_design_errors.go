@@ -20,7 +20,8 @@ type designProblem struct {
 	Field   string
 	Form    string
 	Input   string
-	Message string
+	Message string // for the summary: says where in the design
+	Short   string // next to the input: the input's own name
 }
 
 // Anchor is where the summary links to: the input, or the form.
@@ -40,6 +41,9 @@ func (s *Server) designProblems(lang string, in *calls.Input, errs validate.Erro
 		p := designProblem{Field: e.Field, Form: form, Message: s.designMessage(lang, in, e)}
 		if rest, ok := strings.CutPrefix(e.Field, prefix); ok {
 			p.Input = inputName(rest, prefix == "")
+			short := e
+			short.Field = rest
+			p.Short = s.designMessage(lang, in, short)
 		}
 		out = append(out, p)
 	}

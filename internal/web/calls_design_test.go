@@ -603,3 +603,85 @@ func TestGateDecisionsAreAppendOnly(t *testing.T) {
 		t.Fatalf("decision now %+v", d)
 	}
 }
+
+func TestCallBuilderEdits(t *testing.T) {
+	env := apptest.New(t)
+	mgr, _ := signedIn(t, env, "mgr@example.org", authz.RoleManager, authz.FacilityDomain(designFacility))
+	admin, _ := signedIn(t, env, "admin@example.org", authz.RoleAdmin, authz.KindSystem)
+	id := createThroughPages(t, mgr)
+	mustRedirect(t, post(t, env, mgr, id, "/sections", url.Values{"id": {"idea"}, "title.en": {"Idea"}, "title.fr": {"Idée"}}), "section")
+	mustRedirect(t, post(t, env, mgr, id, "/sections", url.Values{"id": {"team"}, "title.en": {"Team"}, "title.fr": {"Équipe"}}), "section")
+	mustRedirect(t, post(t, env, mgr, id, "/sections/idea/questions", url.Values{"id": {"pilot"}, "kind": {"yes_no"}, "label.en": {"Piloted?"}, "label.fr": {"Testée ?"}}), "q")
+	mustRedirect(t, post(t, env, mgr, id, "/sections/idea/questions", url.Values{"id": {"sector"}, "kind": {"single_choice"}, "label.en": {"Sector"}, "label.fr": {"Secteur"},
+		"choices": {"agri | Agriculture | Agriculture\r\nretail | Retail | Commerce\r\n"}, "visible_if": {"pilot"}, "visible_values": {"yes"}}), "choice q")
+	mustRedirect(t, post(t, env, mgr, id, "/rules", url.Values{"kind": {"yes_no"}, "question": {"pilot"}, "expect": {"yes"}}), "rule")
+	mustRedirect(t, post(t, env, mgr, id, "/rules", url.Values{"kind": {"country"}, "values": {"GH", "SN"}}), "rule")
+
+	// The edit page shows the stored question, choices in the builder's format.
+	page := mgr.Get("/manage/calls/" + id + "/questions/sector")
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, "agri | Agriculture | Agriculture") || !strings.Contains(page.Body, `<option value="pilot" selected>`) {
+		t.Fatalf("edit page: %d", page.StatusCode)
+	}
+	// Renaming a question carries its conditions and rules along.
+	mustRedirect(t, post(t, env, mgr, id, "/questions/pilot", url.Values{"id": {"piloted"}, "kind": {"yes_no"}, "label.en": {"Piloted?"}, "label.fr": {"Testée ?"}, "required": {"on"}}), "rename")
+	call := getCall(t, env, id)
+	q, _ := call.Form.V.Question("sector")
+	if q.VisibleIf == nil || q.VisibleIf.Question != "piloted" || call.Eligibility.V[0].Question != "piloted" || len(q.Choices) != 2 || q.Choices[1].Label["fr"] != "Commerce" {
+		t.Fatalf("after rename: %+v %+v", q, call.Eligibility.V)
+	}
+	// Moving the conditional question above the one it depends on is refused.
+	if res := post(t, env, mgr, id, "/questions/sector/move", url.Values{"direction": {"up"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(res.Body, "choose an earlier yes/no or choice question") {
+		t.Fatalf("move above its condition: %d", res.StatusCode)
+	}
+	// Down past the end of its section, it opens the next one.
+	mustRedirect(t, post(t, env, mgr, id, "/questions/sector/move", url.Values{"direction": {"down"}}), "move down")
+	if s := getCall(t, env, id).Form.V.Sections; len(s[0].Questions) != 1 || s[1].Questions[0].ID != "sector" {
+		t.Fatalf("sections after move: %+v", s)
+	}
+	// Nor may a section holding it move above the question.
+	if res := post(t, env, mgr, id, "/sections/team/move", url.Values{"direction": {"up"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(res.Body, "Section 1 (team) › Question 1 (sector) › Show only for some answers") {
+		t.Fatalf("move a section above a condition: %d", res.StatusCode)
+	}
+	// Deleting a question another depends on is refused with the reason.
+	if res := post(t, env, mgr, id, "/questions/piloted/delete", url.Values{}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("delete a condition's question: %d", res.StatusCode)
+	}
+	mustRedirect(t, post(t, env, mgr, id, "/rules/0/delete", url.Values{}), "delete rule")
+	mustRedirect(t, post(t, env, mgr, id, "/questions/sector/delete", url.Values{}), "delete conditional")
+	mustRedirect(t, post(t, env, mgr, id, "/sections/team/move", url.Values{"direction": {"up"}}), "move section")
+	if s := getCall(t, env, id).Form.V.Sections; s[0].ID != "team" {
+		t.Fatalf("section order: %s %s", s[0].ID, s[1].ID)
+	}
+	mustRedirect(t, post(t, env, mgr, id, "/questions/piloted/delete", url.Values{}), "delete question")
+	mustRedirect(t, post(t, env, mgr, id, "/sections/team/delete", url.Values{}), "delete section")
+	call = getCall(t, env, id)
+	if len(call.Form.V.Sections) != 1 || len(call.Form.V.Questions()) != 0 || len(call.Eligibility.V) != 1 || call.Eligibility.V[0].Kind != "country" {
+		t.Fatalf("after deletions: %+v %+v", call.Form.V, call.Eligibility.V)
+	}
+	mustRedirect(t, post(t, env, mgr, id, "/sections/idea", url.Values{"id": {"idea"}, "title.en": {"The idea"}, "title.fr": {"L'idée"}}), "edit section")
+	mustRedirect(t, post(t, env, mgr, id, "/criteria", url.Values{"id": {"impact"}, "name.en": {"Impact"}, "name.fr": {"Impact"}, "weight": {"2"}, "scale_min": {"0"}, "scale_max": {"10"}, "step": {"1"}}), "criterion")
+	mustRedirect(t, post(t, env, mgr, id, "/criteria/impact", url.Values{"id": {"impact"}, "name.en": {"Impact on jobs"}, "name.fr": {"Impact sur l'emploi"}, "weight": {"3,5"}, "scale_min": {"0"}, "scale_max": {"10"}, "step": {"0.5"}, "threshold": {"6"}}), "edit criterion")
+	call = getCall(t, env, id)
+	if call.Form.V.Sections[0].Title["fr"] != "L'idée" || call.Criteria.V[0].Weight != 3.5 || call.Criteria.V[0].Name["en"] != "Impact on jobs" {
+		t.Fatalf("after edits: %+v %+v", call.Form.V.Sections[0], call.Criteria.V)
+	}
+	mustRedirect(t, post(t, env, mgr, id, "/criteria/impact/delete", url.Values{}), "delete criterion")
+	if len(getCall(t, env, id).Criteria.V) != 0 {
+		t.Fatal("criterion not deleted")
+	}
+	// Unknown parts of the design are not found.
+	for _, p := range []string{"/questions/nothing/delete", "/sections/nothing/questions", "/criteria/nothing", "/rules/7/delete"} {
+		if res := post(t, env, mgr, id, p, url.Values{}); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d", p, res.StatusCode)
+		}
+	}
+	// Administrators reach every facility's calls through their grant.
+	if res := admin.Get("/manage/calls"); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "/manage/calls/"+id) {
+		t.Errorf("admin list: %d", res.StatusCode)
+	}
+	if res := admin.Get("/manage/calls/" + id); res.StatusCode != http.StatusOK {
+		t.Errorf("admin design page: %d", res.StatusCode)
+	}
+}
