@@ -1,13 +1,10 @@
 package web
 
 import (
-	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -49,24 +46,6 @@ type managedCallJSON struct {
 }
 
 func managedJSON(c *calls.Call) managedCallJSON { return managedCallJSON{Call: c, Input: inputOf(c)} }
-
-// decodeText decodes a JSON body that must be valid UTF-8: the JSON decoder
-// would quietly replace invalid bytes, and text is stored as given.
-func decodeText(c echo.Context, into any) error {
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
-		}
-		return validate.One("body", "invalid_json")
-	}
-	if !utf8.Valid(body) {
-		return validate.One("body", "invalid_utf8")
-	}
-	c.Request().Body = io.NopCloser(bytes.NewReader(body))
-	return decodeJSON(c, into)
-}
 
 // apiCallFail answers a refused call request: field errors in words, a
 // conflict with the call as it now is, the domain's other errors as usual.
@@ -118,7 +97,7 @@ func (s *Server) apiCreateCall(c echo.Context) error {
 		return err
 	}
 	var in calls.Input
-	if err := decodeText(c, &in); err != nil {
+	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(fs, func(o option) bool { return o.Code == in.FacilityCode }) && s.knownFacility(c, in.FacilityCode) {
@@ -146,7 +125,7 @@ func (s *Server) apiUpdateCall(c echo.Context) error {
 		return err
 	}
 	var body callUpdate
-	if err := decodeText(c, &body); err != nil {
+	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
 	updated, err := s.Calls.Update(c.Request().Context(), actor(c), call.ID, body.Version, body.Call)
@@ -182,7 +161,7 @@ func (s *Server) apiSubmitCall(c echo.Context) error {
 func (s *Server) apiDecideCallG0(c echo.Context) error {
 	return s.apiStep(c, authz.ActDecide, func(call *calls.Call) error {
 		var in g0Input
-		if err := decodeText(c, &in); err != nil {
+		if err := decodeJSON(c, &in); err != nil {
 			return err
 		}
 		return s.Calls.DecideG0(c.Request().Context(), actor(c), call.ID, in.Decision, in.Reason)
