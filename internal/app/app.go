@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"facility/internal/accounts"
+	"facility/internal/attachments"
 	"facility/internal/authz"
+	"facility/internal/blob"
 	"facility/internal/calls"
 	"facility/internal/config"
 	"facility/internal/database"
@@ -34,6 +36,8 @@ type App struct {
 	Organisations *organisations.Service
 	Calls         *calls.Service
 	Proposals     *proposals.Service
+	Blobs         *blob.Store
+	Attachments   *attachments.Service
 	Screening     *screening.Service
 	Text          *i18n.Catalogue
 	Jobs          *jobs.Queue
@@ -76,12 +80,21 @@ func New(ctx context.Context, cfg *config.Config, db *database.DB, log *slog.Log
 	orgs := organisations.New(db.Gorm, text, cfg.PublicURL(), q.MailQueued, enf)
 	cs := calls.New(db.Gorm)
 	ps := proposals.New(db.Gorm, cs, text, cfg.PublicURL(), q.MailQueued)
+	loc, err := cfg.BlobLocation()
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := blob.Open(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	atts := attachments.New(db.Gorm, blobs, cs, log, attachments.Options{})
 	scr := screening.New(db.Gorm, text, cfg.PublicURL(), q.MailQueued)
-	w, err := web.New(web.Deps{Config: cfg, DB: db, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Screening: scr, Authz: enf, Text: text, Log: log, Version: version})
+	w, err := web.New(web.Deps{Config: cfg, DB: db, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Blobs: blobs, Attachments: atts, Screening: scr, Authz: enf, Text: text, Log: log, Version: version})
 	if err != nil {
 		return nil, fmt.Errorf("web application: %w", err)
 	}
-	return &App{Config: cfg, DB: db, Authz: enf, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Screening: scr, Text: text, Jobs: q, Web: w, Log: log}, nil
+	return &App{Config: cfg, DB: db, Authz: enf, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Blobs: blobs, Attachments: atts, Screening: scr, Text: text, Jobs: q, Web: w, Log: log}, nil
 }
 
 // Start runs the background work: the job queue and the policy watcher.
@@ -104,4 +117,7 @@ func (a *App) Stop(ctx context.Context) {
 		a.Log.Warn("stop job queue", "error", err)
 	}
 	a.Authz.Close()
+	if err := a.Blobs.Close(); err != nil {
+		a.Log.Warn("close blob store", "error", err)
+	}
 }

@@ -133,10 +133,15 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.ContentLength > s.Config.MaxBodyBytes {
+		limit := s.Config.MaxBodyBytes
+		if isUploadRequest(c) {
+			// Uploads stream, with the question's own limit (attachments.go).
+			limit = maxUploadRequestBytes
+		}
+		if r.ContentLength > limit {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.Config.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 		return next(c)
 	}
 }
@@ -202,7 +207,14 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func skipCSRF(c echo.Context) bool {
-	// A program with a bearer token sends no cookies a forged page could ride on.
+	// Uploads check CSRF themselves (attachments.go): looking for the token
+	// in the form would parse, and buffer, the whole multipart body.
+	return isUploadRequest(c) || bearerOnly(c)
+}
+
+// bearerOnly: a program with a bearer token sends no cookies a forged page
+// could ride on.
+func bearerOnly(c echo.Context) bool {
 	if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
 		if _, err := c.Cookie(sessionCookie); err != nil {
 			return true
