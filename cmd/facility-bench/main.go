@@ -9,6 +9,7 @@
 //	facility-bench calibrate [-reviews 100000]
 //	facility-bench select [-proposals 2000]
 //	facility-bench startup
+//	facility-bench uploads [-n 200 -size-mb 10]
 package main
 
 import (
@@ -30,6 +31,7 @@ func main() {
 		"select":    benchSelect,
 		"startup":   benchStartup,
 		"spike":     benchSpike,
+		"uploads":   benchUploads,
 	}
 	if len(os.Args) < 2 || scenarios[os.Args[1]] == nil {
 		names := make([]string, 0, len(scenarios))
