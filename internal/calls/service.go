@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -25,10 +26,23 @@ var (
 )
 
 // Service is the calls domain.
-type Service struct{ db *gorm.DB }
+type Service struct {
+	db        *gorm.DB
+	countries *countryCodes
+}
+
+// countryCodes caches the valid country codes: reference data that only a
+// migration changes, checked on every answer of every save.
+type countryCodes struct {
+	mu    sync.Mutex
+	codes map[string]bool
+}
 
 // New builds the service.
-func New(db *gorm.DB) *Service { return &Service{db: db} }
+func New(db *gorm.DB) *Service { return &Service{db: db, countries: &countryCodes{}} }
+
+// WithTx returns the service working inside tx, sharing its caches.
+func (s *Service) WithTx(tx *gorm.DB) *Service { return &Service{db: tx, countries: s.countries} }
 
 // Input is a call's design as a manager writes it. Opening and closing times
 // are wall-clock times in the call's own timezone ("2026-12-15T17:00").

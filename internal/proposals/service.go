@@ -217,7 +217,7 @@ func (s *Service) Save(ctx context.Context, actor audit.Actor, id string, in Sav
 		if p.Version != in.Version {
 			return &ConflictError{Current: p}
 		}
-		c, err := calls.New(tx).Get(ctx, p.CallID)
+		c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
 		if err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (s *Service) Save(ctx context.Context, actor audit.Actor, id string, in Sav
 			p.RequestedMinor = *in.RequestedMinor
 		}
 		if in.Partners != nil {
-			checkPartners(&errs, *in.Partners, s.calls.Countries(ctx))
+			checkPartners(&errs, *in.Partners, s.calls.WithTx(tx).Countries(ctx))
 			p.Partners.V = *in.Partners
 		}
 		merged := map[string]any{}
@@ -247,7 +247,7 @@ func (s *Service) Save(ctx context.Context, actor audit.Actor, id string, in Sav
 				merged[k] = v
 			}
 		}
-		clean, aerrs := c.Form.V.CheckAnswers(p.Round, merged, s.calls.Countries(ctx), false)
+		clean, aerrs := c.Form.V.CheckAnswers(p.Round, merged, s.calls.WithTx(tx).Countries(ctx), false)
 		// Report only problems with what this edit sent, not older answers.
 		for _, e := range aerrs {
 			if _, sent := in.Answers[strings.TrimPrefix(e.Field, "answers.")]; sent {
@@ -322,7 +322,7 @@ func (s *Service) missing(tx *gorm.DB, c *calls.Call, p *Proposal) (validate.Err
 	if p.RequestedMinor <= 0 {
 		errs.Add("requested_minor", "required", nil)
 	}
-	_, aerrs := c.Form.V.CheckAnswers(p.Round, p.Answers.V, s.calls.Countries(tx.Statement.Context), true)
+	_, aerrs := c.Form.V.CheckAnswers(p.Round, p.Answers.V, s.calls.WithTx(tx).Countries(tx.Statement.Context), true)
 	errs = append(errs, aerrs...)
 	// Required file questions need at least one stored file.
 	var withFiles []string
@@ -382,7 +382,7 @@ func (s *Service) Submit(ctx context.Context, actor audit.Actor, id string, loca
 		if p.Status != StatusDraft {
 			return ErrWrongStatus
 		}
-		c, err := calls.New(tx).Get(ctx, p.CallID)
+		c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
 		if err != nil {
 			return err
 		}
@@ -491,7 +491,7 @@ func (s *Service) Withdraw(ctx context.Context, actor audit.Actor, id string) er
 		if p.Status != StatusSubmitted {
 			return ErrWrongStatus
 		}
-		c, err := calls.New(tx).Get(ctx, p.CallID)
+		c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
 		if err != nil {
 			return err
 		}
@@ -528,7 +528,7 @@ func (s *Service) GrantExtension(ctx context.Context, actor audit.Actor, id stri
 		if err != nil {
 			return err
 		}
-		c, err := calls.New(tx).Get(ctx, p.CallID)
+		c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
 		if err != nil {
 			return err
 		}
