@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg *config.Config, db *database.DB, log *slog.Log
 		return nil, err
 	}
 	atts := attachments.New(db.Gorm, blobs, cs, log, attachments.Options{})
+	q.SweepFilesWith(atts)
 	scr := screening.New(db.Gorm, text, cfg.PublicURL(), q.MailQueued)
 	w, err := web.New(web.Deps{Config: cfg, DB: db, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Blobs: blobs, Attachments: atts, Screening: scr, Authz: enf, Text: text, Log: log, Version: version})
 	if err != nil {

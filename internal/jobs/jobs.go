@@ -25,7 +25,42 @@ type Queue struct {
 	stop   func(ctx context.Context) error
 	sender *mail.Sender
 	log    *slog.Logger
+	files  FileSweeper
 }
+
+// FileSweeper removes stored files that no record points to (the
+// attachments service): files a crash left between storing and recording.
+type FileSweeper interface {
+	Sweep(ctx context.Context, age time.Duration) (int, error)
+}
+
+// SweepFiles removes stored files without a record once they are 50
+// minutes old; run every 10 minutes, an orphan is gone within the hour.
+// (An upload in progress is not touched: its file keeps changing, and it
+// gets its final name, and at once its record, only when complete.)
+type SweepFiles struct{}
+
+// Kind names the job in the queue table.
+func (SweepFiles) Kind() string { return "sweep_files" }
+
+type sweepFilesWorker struct {
+	river.WorkerDefaults[SweepFiles]
+	q *Queue
+}
+
+func (w *sweepFilesWorker) Work(ctx context.Context, _ *river.Job[SweepFiles]) error {
+	if w.q.files == nil {
+		return nil
+	}
+	n, err := w.q.files.Sweep(ctx, 50*time.Minute)
+	if n > 0 {
+		w.q.log.Info("removed stored files no record points to", "count", n)
+	}
+	return err
+}
+
+// SweepFilesWith sets what the periodic file sweep cleans; call it before Start.
+func (q *Queue) SweepFilesWith(f FileSweeper) { q.files = f }
 
 // DeliverMail sends one outbox message.
 type DeliverMail struct {
@@ -81,6 +116,7 @@ func New(db *database.DB, sender *mail.Sender, log *slog.Logger) (*Queue, error)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{q: q})
 	river.AddWorker(workers, &sweepWorker{q: q})
+	river.AddWorker(workers, &sweepFilesWorker{q: q})
 	cfg := &river.Config{
 		Logger:  log.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
@@ -88,6 +124,9 @@ func New(db *database.DB, sender *mail.Sender, log *slog.Logger) (*Queue, error)
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepOutbox{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(10*time.Minute),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepFiles{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	}
