@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	// Call timezones must resolve on hosts without zoneinfo (distroless images).
+	_ "time/tzdata"
 
 	"facility/internal/app"
 	"facility/internal/config"

@@ -67,6 +67,7 @@ type page struct {
 	User      *accounts.User
 	IsAdmin   bool
 	IsAuditor bool
+	IsManager bool
 	CSRF      string
 	Path      string
 	RequestID string
@@ -141,6 +142,11 @@ func (s *Server) newPage(c echo.Context, title string, data any) *page {
 	if v.fullySignedIn() {
 		p.IsAdmin, _ = s.Authz.Allowed(v.User.ID, "system", authz.ObjRole, authz.ActGrant)
 		p.IsAuditor, _ = s.Authz.Allowed(v.User.ID, "system", authz.ObjAudit, authz.ActRead)
+		if grants, err := s.Authz.Grants(c.Request().Context(), v.User.ID); err == nil {
+			for _, g := range grants {
+				p.IsManager = p.IsManager || g.Role == authz.RoleManager
+			}
+		}
 	}
 	if f, err := c.Cookie("__Host-facility_flash"); err == nil {
 		p.Flash = s.Text.Translate(p.Lang, "flash_"+f.Value, nil)
