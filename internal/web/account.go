@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"errors"
 	"net/http"
 	"net/url"
@@ -133,7 +134,7 @@ func (s *Server) totpSetup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := s.newPage(c, s.Text.Translate(lang(c), "totp_setup_title", nil), map[string]any{"Enrolment": en, "Required": !v.Session.MFAPassed})
+	p := s.newPage(c, s.Text.Translate(lang(c), "totp_setup_title", nil), totpSetupData(en, !v.Session.MFAPassed))
 	return s.render(c, http.StatusOK, "totp_setup", p)
 }
 
@@ -155,7 +156,7 @@ func (s *Server) totpConfirm(c echo.Context) error {
 		if berr != nil {
 			return berr
 		}
-		p := s.newPage(c, s.Text.Translate(lang(c), "totp_setup_title", nil), map[string]any{"Enrolment": en, "Required": !v.Session.MFAPassed})
+		p := s.newPage(c, s.Text.Translate(lang(c), "totp_setup_title", nil), totpSetupData(en, !v.Session.MFAPassed))
 		p.Errors = fe
 		return s.render(c, http.StatusUnprocessableEntity, "totp_setup", p)
 	}
@@ -221,4 +222,11 @@ func (s *Server) resendVerification(c echo.Context) error {
 		return err
 	}
 	return redirectWithFlash(c, "/", "verification_sent")
+}
+
+// totpSetupData is what the set-up page shows. The QR code is a data: URL
+// made by the server, so it is marked safe for the img src (html/template
+// would otherwise replace it).
+func totpSetupData(en *accounts.Enrolment, required bool) map[string]any {
+	return map[string]any{"Secret": en.Secret, "QR": template.URL(en.QRDataURI), "Required": required}
 }

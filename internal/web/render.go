@@ -65,6 +65,7 @@ type page struct {
 	Languages []string
 	Title     string
 	User      *accounts.User
+	SignedIn  bool // fully: password and, where needed, second factor
 	IsAdmin   bool
 	IsAuditor bool
 	IsManager bool
@@ -139,6 +140,7 @@ func (s *Server) newPage(c echo.Context, title string, data any) *page {
 	if tok, ok := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string); ok {
 		p.CSRF = tok
 	}
+	p.SignedIn = v.fullySignedIn()
 	if v.fullySignedIn() {
 		p.IsAdmin, _ = s.Authz.Allowed(v.User.ID, "system", authz.ObjRole, authz.ActGrant)
 		p.IsAuditor, _ = s.Authz.Allowed(v.User.ID, "system", authz.ObjAudit, authz.ActRead)
