@@ -141,7 +141,7 @@ func TestUploadThenDownloadTheSameBytes(t *testing.T) {
 		t.Error("the files page does not list the file")
 	}
 	// The API takes the same upload and removes files.
-	body, ct := form("", "annex.pdf", pdfOf(1000))
+	body, ct := form("", "Annexe é=2.pdf", pdfOf(1000))
 	var created proposals.Attachment
 	res = d.page.Do(http.MethodPost, "/api/v1/proposals/"+d.draft.ID+"/attachments?question=plan", body, ct)
 	if res.StatusCode != http.StatusCreated {
@@ -149,6 +149,10 @@ func TestUploadThenDownloadTheSameBytes(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(res.Body), &created); err != nil || created.ID == "" {
 		t.Fatalf("API upload answer: %v %s", err, res.Body)
+	}
+	dl = d.page.Get("/api/v1/proposals/" + d.draft.ID + "/attachments/" + created.ID)
+	if cd := dl.Header.Get("Content-Disposition"); dl.StatusCode != http.StatusOK || cd != `attachment; filename="Annexe _=2.pdf"; filename*=UTF-8''Annexe%20%C3%A9%3D2.pdf` {
+		t.Fatalf("API download: %d %q", dl.StatusCode, cd)
 	}
 	if res := d.page.JSON(http.MethodDelete, "/api/v1/proposals/"+d.draft.ID+"/attachments/"+created.ID, nil, nil); res.StatusCode != http.StatusNoContent {
 		t.Fatalf("API delete: %d %s", res.StatusCode, res.Body)
