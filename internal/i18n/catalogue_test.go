@@ -207,3 +207,24 @@ func TestRenderAll(t *testing.T) {
 		}
 	}
 }
+
+// TestNoMessageInTwoAreas: areas share one catalogue, so a key defined in
+// two files would silently take whichever loads last.
+func TestNoMessageInTwoAreas(t *testing.T) {
+	dir := ui.Locales()
+	for _, lang := range Languages {
+		names, err := fs.Glob(dir, "*."+lang+".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]string{}
+		for _, name := range names {
+			for id := range readMessages(t, dir, name) {
+				if other, dup := seen[id]; dup {
+					t.Errorf("%s is defined in both %s and %s", id, other, name)
+				}
+				seen[id] = name
+			}
+		}
+	}
+}
