@@ -112,15 +112,15 @@ var allowRows = [][]string{
 	{RoleManager, "facility:*", ObjPortfolio, ActAll, "allow"},
 	{RoleManager, "facility:*", ObjReport, ActAll, "allow"},
 
-	// Evaluators read and score what they are assigned (domain code checks
-	// assignment and conflicts).
+	// Evaluators score what they are assigned. Reading a proposal in a
+	// facility means reading every proposal there, so evaluators and mentors
+	// do not hold it: they reach only the proposals they are assigned to or
+	// mentor, which domain code checks (with conflicts of interest).
 	{RoleEvaluator, "facility:*", ObjCall, ActRead, "allow"},
-	{RoleEvaluator, "facility:*", ObjProposal, ActRead, "allow"},
 	{RoleEvaluator, "facility:*", ObjReview, ActScore, "allow"},
 
 	// Mentors follow the innovations they mentor.
 	{RoleMentor, "facility:*", ObjCall, ActRead, "allow"},
-	{RoleMentor, "facility:*", ObjProposal, ActRead, "allow"},
 
 	// Donors see aggregates only.
 	{RoleDonor, "facility:*", ObjReport, ActRead, "allow"},

@@ -89,6 +89,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		status := c.Response().Status
 		level := slog.LevelInfo
 		switch {
+		case status == http.StatusServiceUnavailable:
+			// Overload refusals are expected under a burst; the client retries.
+			level = slog.LevelWarn
 		case status >= 500:
 			level = slog.LevelError
 		case c.Request().URL.Path == "/healthz" || c.Request().URL.Path == "/readyz" || c.Request().URL.Path == "/metrics":

@@ -40,23 +40,20 @@ func (s *Server) apiScreeningRoutes(g *echo.Group) {
 	g.POST("/manage/proposals/:id/extension", s.apiScreeningExtension)
 }
 
-// screeningAccess lets managers of the facility decide, and also lets
-// people who read every proposal (auditors, administrators) look. Anyone who
-// cannot read the facility's proposals gets 404; those who can but are not
-// its managers (evaluators, mentors) get 403: these are manager endpoints.
-// Both are audited.
+// screeningAccess lets managers of the facility decide, and people who read
+// every proposal there (auditors, administrators) look. Anyone who does not
+// know the facility's calls gets 404; those who do but may not screen
+// (evaluators, mentors) get 403: these are manager endpoints. Both are
+// audited.
 func (s *Server) screeningAccess(c echo.Context, facility string, decide bool) error {
 	dom := authz.FacilityDomain(facility)
-	if err := s.can(c, true, dom, authz.ObjProposal, authz.ActRead); err != nil {
+	if err := s.can(c, true, dom, authz.ObjCall, authz.ActRead); err != nil {
 		return err
 	}
 	if !decide {
-		everything, err := s.Authz.Allowed(currentVisitor(c).User.ID, authz.KindSystem, authz.ObjProposal, authz.ActRead)
-		if err != nil {
+		readAll, err := s.Authz.Allowed(currentVisitor(c).User.ID, dom, authz.ObjProposal, authz.ActRead)
+		if err != nil || readAll {
 			return err
-		}
-		if everything {
-			return nil
 		}
 	}
 	return s.can(c, false, dom, authz.ObjProposal, authz.ActScreen)
