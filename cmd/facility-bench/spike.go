@@ -326,7 +326,7 @@ func prepareApplicants(ctx context.Context, url, dir string, count int, open tim
 	}
 	defer a.Authz.Close()
 	sys := audit.Actor{IP: "127.0.0.1", RequestID: "bench"}
-	mgr, err := a.Accounts.CreateUser(ctx, sys, accounts.RegisterInput{Email: "manager@bench.test", Name: "Bench Manager", Password: "bench manager passphrase", Locale: "en"})
+	mgr, err := a.Accounts.CreateUser(ctx, sys, accounts.RegisterInput{Email: "manager@bench.test", Name: "Bench Manager", Password: "cobalt harbour lantern meadow", Locale: "en"})
 	if err != nil {
 		return nil, err
 	}
