@@ -375,27 +375,11 @@ func (s *Service) Submit(ctx context.Context, actor audit.Actor, id string, loca
 	var p *Proposal
 	var mailID string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c *calls.Call
+		var now time.Time
 		var err error
-		if p, err = get(tx, id, true); err != nil {
+		if p, c, now, err = s.beforeDeadline(ctx, tx, id, StatusDraft); err != nil {
 			return err
-		}
-		if p.Status != StatusDraft {
-			return ErrWrongStatus
-		}
-		c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
-		if err != nil {
-			return err
-		}
-		now, err := database.Now(tx)
-		if err != nil {
-			return err
-		}
-		d, err := deadline(tx, c, p.ID)
-		if err != nil {
-			return err
-		}
-		if now.After(d) {
-			return &DeadlineError{Deadline: d, Received: now}
 		}
 		if now.Before(c.OpensAt) {
 			return ErrNotOpen
@@ -481,30 +465,40 @@ func contentHash(tx *gorm.DB, p *Proposal) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// beforeDeadline locks a proposal in status and checks, on the database
+// clock, that its deadline (with grace and any extension) has not passed.
+func (s *Service) beforeDeadline(ctx context.Context, tx *gorm.DB, id, status string) (*Proposal, *calls.Call, time.Time, error) {
+	p, err := get(tx, id, true)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	if p.Status != status {
+		return nil, nil, time.Time{}, ErrWrongStatus
+	}
+	c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	now, err := database.Now(tx)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	d, err := deadline(tx, c, p.ID)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	if now.After(d) {
+		return nil, nil, time.Time{}, &DeadlineError{Deadline: d, Received: now}
+	}
+	return p, c, now, nil
+}
+
 // Withdraw takes back a submitted proposal before the deadline.
 func (s *Service) Withdraw(ctx context.Context, actor audit.Actor, id string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		p, err := get(tx, id, true)
+		p, _, now, err := s.beforeDeadline(ctx, tx, id, StatusSubmitted)
 		if err != nil {
 			return err
-		}
-		if p.Status != StatusSubmitted {
-			return ErrWrongStatus
-		}
-		c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
-		if err != nil {
-			return err
-		}
-		now, err := database.Now(tx)
-		if err != nil {
-			return err
-		}
-		d, err := deadline(tx, c, p.ID)
-		if err != nil {
-			return err
-		}
-		if now.After(d) {
-			return &DeadlineError{Deadline: d, Received: now}
 		}
 		if err := tx.Model(&Proposal{}).Where("id = ?", id).Updates(map[string]any{
 			"status": StatusWithdrawn, "withdrawn_at": now, "updated_at": now, "version": gorm.Expr("version + 1")}).Error; err != nil {
