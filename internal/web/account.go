@@ -145,10 +145,7 @@ func (s *Server) totpConfirm(c echo.Context) error {
 	}
 	token, err := s.Accounts.ConfirmTOTP(c.Request().Context(), actor(c), v.Session.ID, c.FormValue("code"))
 	if err != nil {
-		fe, ok := validate.As(err)
-		if errors.Is(err, accounts.ErrTOTPReplay) {
-			fe, ok = validate.Errors{{Field: "code", Code: "totp_replay"}}, true
-		}
+		fe, ok := codeProblem(err)
 		if !ok {
 			return err
 		}
@@ -169,8 +166,8 @@ func (s *Server) totpDisable(c echo.Context) error {
 		return err
 	}
 	err := s.Accounts.DisableTOTP(c.Request().Context(), actor(c), c.FormValue("code"))
-	if errors.Is(err, accounts.ErrTOTPReplay) {
-		err = validate.One("code", "totp_replay")
+	if fe, ok := codeProblem(err); ok {
+		err = fe
 	}
 	return s.formResult(c, err, "totp_disabled")
 }
@@ -229,4 +226,13 @@ func (s *Server) resendVerification(c echo.Context) error {
 // would otherwise replace it).
 func totpSetupData(en *accounts.Enrolment, required bool) map[string]any {
 	return map[string]any{"Secret": en.Secret, "QR": template.URL(en.QRDataURI), "Required": required}
+}
+
+// codeProblem reads a second-factor error as a problem with the code field:
+// a replayed code is the person's mistake to correct, like a wrong one.
+func codeProblem(err error) (validate.Errors, bool) {
+	if errors.Is(err, accounts.ErrTOTPReplay) {
+		return validate.Errors{{Field: "code", Code: "totp_replay"}}, true
+	}
+	return validate.As(err)
 }

@@ -260,10 +260,7 @@ func (s *Server) totpVerify(c echo.Context) error {
 	}
 	token, err := s.Accounts.VerifyTOTP(c.Request().Context(), actor(c), v.Session.ID, c.FormValue("code"))
 	if err != nil {
-		fe, ok := validate.As(err)
-		if errors.Is(err, accounts.ErrTOTPReplay) {
-			fe, ok = validate.Errors{{Field: "code", Code: "totp_replay"}}, true
-		}
+		fe, ok := codeProblem(err)
 		if !ok {
 			return err
 		}
