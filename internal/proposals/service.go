@@ -541,3 +541,80 @@ func (s *Service) GrantExtension(ctx context.Context, actor audit.Actor, id stri
 			Domain: authz.FacilityDomain(c.FacilityCode), Details: map[string]any{"closes_at": closesAt.UTC(), "reason": reason}})
 	})
 }
+
+// Summary is a proposal as a list shows it: with its call, its deadline and
+// what the person may do with it.
+type Summary struct {
+	Proposal
+	Call     *calls.Call
+	Deadline time.Time
+	Rights   string
+}
+
+// MineWithDetails lists a person's proposals with their calls, deadlines
+// and rights in a fixed number of queries, however many there are.
+func (s *Service) MineWithDetails(ctx context.Context, userID string) ([]Summary, error) {
+	list, err := s.Mine(ctx, userID)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	ids := make([]string, len(list))
+	callIDs := make([]string, 0, len(list))
+	for i, p := range list {
+		ids[i] = p.ID
+		callIDs = append(callIDs, p.CallID)
+	}
+	var cs []calls.Call
+	if err := db.Where("id IN ?", callIDs).Find(&cs).Error; err != nil {
+		return nil, fmt.Errorf("read calls: %w", err)
+	}
+	byID := make(map[string]*calls.Call, len(cs))
+	for i := range cs {
+		byID[cs[i].ID] = &cs[i]
+	}
+	var exts []struct {
+		ProposalID string
+		ClosesAt   time.Time
+	}
+	if err := db.Table("deadline_extensions").Select("proposal_id, MAX(closes_at) AS closes_at").
+		Where("proposal_id IN ?", ids).Group("proposal_id").Scan(&exts).Error; err != nil {
+		return nil, fmt.Errorf("read extensions: %w", err)
+	}
+	extended := make(map[string]time.Time, len(exts))
+	for _, e := range exts {
+		extended[e.ProposalID] = e.ClosesAt
+	}
+	var rows []struct{ ProposalID, Role, Rights string }
+	err = db.Raw(`SELECT p.id AS proposal_id, m.role AS role, '' AS rights FROM proposals p
+			JOIN organisation_members m ON m.organisation_id = p.organisation_id AND m.user_id = ? WHERE p.id IN ?
+		UNION ALL
+		SELECT pm.proposal_id, '' AS role, pm.rights FROM proposal_members pm WHERE pm.user_id = ? AND pm.proposal_id IN ?`,
+		userID, ids, userID, ids).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("read proposal rights: %w", err)
+	}
+	rights := map[string]string{}
+	for _, r := range rows {
+		got := map[string]string{"owner": RightSubmit, "member": RightEdit}[r.Role]
+		if got == "" {
+			got = r.Rights
+		}
+		if rightRank[got] > rightRank[rights[r.ProposalID]] {
+			rights[r.ProposalID] = got
+		}
+	}
+	out := make([]Summary, 0, len(list))
+	for _, p := range list {
+		c := byID[p.CallID]
+		if c == nil {
+			continue
+		}
+		d := c.Deadline()
+		if e, ok := extended[p.ID]; ok && e.After(d) {
+			d = e
+		}
+		out = append(out, Summary{Proposal: p, Call: c, Deadline: d, Rights: rights[p.ID]})
+	}
+	return out, nil
+}

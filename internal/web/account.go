@@ -1,8 +1,8 @@
 package web
 
 import (
-	"html/template"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"

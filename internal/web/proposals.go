@@ -216,20 +216,13 @@ func (s *Server) myProposals(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	list, err := s.Proposals.Mine(ctx, v.User.ID)
+	list, err := s.Proposals.MineWithDetails(ctx, v.User.ID)
 	if err != nil {
 		return err
 	}
 	rows := make([]proposalRow, 0, len(list))
-	for _, p := range list {
-		call, err := s.Calls.Get(ctx, p.CallID)
-		if err != nil {
-			return err
-		}
-		d, err := s.Proposals.Deadline(ctx, &p)
-		if err != nil {
-			return err
-		}
+	for _, sm := range list {
+		p, call, d := sm.Proposal, sm.Call, sm.Deadline
 		r := proposalRow{P: p, CallTitle: call.Title.V.In(lang(c), call.Languages.V), Deadline: fmtZone(d, v.User.Timezone)}
 		if p.Status == proposals.StatusSubmitted {
 			r.Screening = s.Text.Translate(lang(c), "proposal_screening_"+p.Screening, nil)

@@ -154,21 +154,13 @@ func (s *Server) apiMyProposals(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	list, err := s.Proposals.Mine(ctx, v.User.ID)
+	list, err := s.Proposals.MineWithDetails(ctx, v.User.ID)
 	if err != nil {
 		return err
 	}
 	items := make([]proposalOut, 0, len(list))
 	for i := range list {
-		r, err := s.Proposals.Rights(ctx, v.User.ID, list[i].ID)
-		if err != nil {
-			return err
-		}
-		o, err := s.out(ctx, &list[i], r)
-		if err != nil {
-			return err
-		}
-		items = append(items, o)
+		items = append(items, proposalOut{Proposal: &list[i].Proposal, Rights: list[i].Rights, Deadline: list[i].Deadline})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"proposals": items})
 }
