@@ -55,7 +55,7 @@ func Logger(level string) *slog.Logger {
 
 // OpenDatabase connects to the configured database.
 func OpenDatabase(ctx context.Context, cfg *config.Config) (*database.DB, error) {
-	return database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath(), database.Options{})
+	return database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath(), database.Options{MaxOpenConns: cfg.DatabaseMaxConns})
 }
 
 // New builds the application on a migrated database. Workers start only

@@ -97,7 +97,7 @@ func NewWithConfig(t testing.TB, cfg *config.Config) *Env {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := database.Open(ctx, cfg.DatabaseURL, filepath.Join(cfg.DataDir, "facility.db"), database.Options{})
+	db, err := database.Open(ctx, cfg.DatabaseURL, filepath.Join(cfg.DataDir, "facility.db"), database.Options{MaxOpenConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	Addr                   string        `yaml:"addr" env:"ADDR"`
 	BaseURL                string        `yaml:"base_url" env:"BASE_URL"`
 	DatabaseURL            string        `yaml:"database_url" env:"DATABASE_URL"`
+	DatabaseMaxConns       int           `yaml:"database_max_connections" env:"DATABASE_MAX_CONNECTIONS"`
 	DataDir                string        `yaml:"data_dir" env:"DATA_DIR"`
 	BlobURL                string        `yaml:"blob_url" env:"BLOB_URL"`
 	LogLevel               string        `yaml:"log_level" env:"LOG_LEVEL"`
@@ -177,6 +178,9 @@ func (c *Config) validate() error {
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			return fmt.Errorf("database_url: must be a postgres:// URL")
 		}
+	}
+	if c.DatabaseMaxConns < 2 || c.DatabaseMaxConns > 500 {
+		return fmt.Errorf("database_max_connections: %d is not between 2 and 500", c.DatabaseMaxConns)
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("data_dir: must not be empty")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -130,6 +131,28 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusMethodNotAllowed)
 		}
 		return next(c)
+	}
+}
+
+// requestTimeout bounds the work of a request, so that waiting for a
+// database connection under load ends in a 503 the client can retry rather
+// than a hang. Uploads stream for as long as their own deadlines allow.
+const requestTimeout = 15 * time.Second
+
+func limitTime(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if isUploadRequest(c) {
+			return next(c)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), requestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		err := next(c)
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.Response().Header().Set("Retry-After", "5")
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "unavailable")
+		}
+		return err
 	}
 }
 

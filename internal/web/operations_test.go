@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"facility/internal/apptest"
 )
@@ -67,4 +70,37 @@ func openAPIPath(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// TestSmallPoolNeverDeadlocks (REL-11): with two connections and fifty
+// requests that each run a transaction at once, every request ends, with
+// its answer or a 503 to retry, and none hangs past the request timeout.
+func TestSmallPoolNeverDeadlocks(t *testing.T) {
+	cfg := apptest.Config(t)
+	cfg.DatabaseMaxConns = 2
+	env := apptest.NewWithConfig(t, cfg)
+	env.User("ama@example.org", "", "")
+	var wg sync.WaitGroup
+	statuses := make(chan int, 50)
+	start := time.Now()
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := env.Client()
+			c.IP = fmt.Sprintf("198.51.100.%d", i+1)
+			res := c.JSON(http.MethodPost, "/api/v1/session", map[string]string{"email": "ama@example.org", "password": "not the password"}, nil)
+			statuses <- res.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	if d := time.Since(start); d > 40*time.Second {
+		t.Fatalf("50 requests on 2 connections took %v: something waited past the request timeout", d)
+	}
+	for s := range statuses {
+		if s != http.StatusUnauthorized && s != http.StatusTooManyRequests && s != http.StatusServiceUnavailable {
+			t.Errorf("status %d", s)
+		}
+	}
 }

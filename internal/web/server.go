@@ -89,6 +89,7 @@ func New(d Deps) (*Server, error) {
 		Registerer: reg,
 		Skipper:    func(c echo.Context) bool { return c.Path() == "/metrics" },
 	}))
+	e.Use(limitTime)
 	e.Use(s.limitBody)
 	e.Use(s.chooseLanguage)
 	e.Use(s.identify)
