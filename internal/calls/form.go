@@ -233,7 +233,8 @@ func answerValues(a any) []string {
 }
 
 // CheckAnswers validates answers to round's questions. Draft answers may be
-// incomplete; complete=true also requires every visible required question.
+// incomplete; complete=true also requires every visible required question
+// except file questions, whose files the caller counts.
 // Answers to hidden questions are dropped (returned cleaned), so a changed
 // answer never leaves stale data behind a condition. countries is the set
 // of valid country codes. Fields are "answers.<question id>".
@@ -253,7 +254,10 @@ func (f *Form) CheckAnswers(round int, answers map[string]any, countries map[str
 			}
 			field := "answers." + q.ID
 			if !given || isEmpty(a) {
-				if complete && q.Required {
+				// A file question is answered by stored files, not by
+				// its answer (uploads do not write one): the caller
+				// counts the files (proposals' completeness check).
+				if complete && q.Required && q.Kind != KindFile {
 					errs.Add(field, "required", nil)
 				}
 				continue
