@@ -239,10 +239,13 @@ func (b *browser) submit(sel string) int64 {
 	return b.navigate("submit "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
-// fill types into an empty text field.
+// fill empties a text field and types into it. (chromedp.Clear refuses an
+// empty textarea and only removes an input's value attribute, so the field
+// is emptied by setting its value.)
 func (b *browser) fill(sel, text string) {
 	b.t.Helper()
-	b.step("type into "+sel, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
+	empty := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (e) e.value = ""; })()`, sel)
+	b.step("type into "+sel, chromedp.Evaluate[chromedp.Void](empty), chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 
 // choose picks the option with value in a select. SetValue fires the input
@@ -329,16 +332,37 @@ func (b *browser) shot(name string) {
 	if dir == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.fatalf("screenshot %s: %v", name, err)
-	}
+	png := b.fullScreenshot()
 	file := filepath.Join(dir, fmt.Sprintf("%02d-%s.png", shotCounter.Add(1), name))
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.fatalf("save screenshot: %v", err)
 	}
+}
+
+// fullScreenshot captures the whole page. Chromium captures beyond the
+// viewport by resizing it for a moment, and puts the scroll position back
+// only when the next input arrives: a click right after a screenshot could
+// then land where the page was scrolled before, on another element. So
+// the scroll position is set back here, once the capture is done.
+func (b *browser) fullScreenshot() []byte {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[window.scrollX, window.scrollY]`))
+	if err != nil {
+		b.fatalf("read the scroll position: %v", err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.fatalf("screenshot: %v", err)
+	}
+	// No waiting for an animation frame: with the page's scripts turned
+	// off (a journey without JavaScript) frames never come.
+	back := fmt.Sprintf(`window.scrollTo(%f, %f), true`, at[0], at[1])
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](back)); err != nil {
+		b.fatalf("restore the scroll position: %v", err)
+	}
+	return png
 }
 
 // fatalf stops the journey, after saving a screenshot of where it stopped.
