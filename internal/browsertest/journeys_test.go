@@ -29,6 +29,18 @@ const (
 // administrator granting and revoking a role. One demo server serves every
 // journey; each journey has a browser of its own (its own cookies).
 func TestBrowser(t *testing.T) {
+	j := newJourneys(t)
+	t.Run("SignUp", j.signUp)
+	t.Run("SignInWithTOTP", j.signInWithTOTP)
+	t.Run("SwitchLanguage", j.switchLanguage)
+	t.Run("AdminRoleGrant", j.adminRoleGrant)
+	t.Run("PhoneLayout", j.phoneLayout)
+}
+
+// newJourneys starts a demo server for a test's journeys, or skips the
+// test when there is no Chromium.
+func newJourneys(t *testing.T) *journeys {
+	t.Helper()
 	if os.Getenv("FACILITY_TEST_CHROMIUM") == "" {
 		t.Skip("FACILITY_TEST_CHROMIUM is not set: the browser suite needs Chromium (.ci/run sets it)")
 	}
@@ -42,13 +54,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, buildFacility(t))
-	j := &journeys{srv: srv, text: text, admin: &totpState{}}
-
-	t.Run("SignUp", j.signUp)
-	t.Run("SignInWithTOTP", j.signInWithTOTP)
-	t.Run("SwitchLanguage", j.switchLanguage)
-	t.Run("AdminRoleGrant", j.adminRoleGrant)
-	t.Run("PhoneLayout", j.phoneLayout)
+	return &journeys{srv: srv, text: text, admin: &totpState{}}
 }
 
 type journeys struct {

@@ -254,10 +254,9 @@ func (s *server) account(t *testing.T, email string) demoAccount {
 
 var verifyLink = regexp.MustCompile(`/verify-email/([A-Za-z0-9_\-]+)`)
 
-// verificationPath reads the newest confirmation message sent to email from
-// the server's outbox, straight from its database, and returns the path of
-// the link in it.
-func (s *server) verificationPath(t *testing.T, email string) string {
+// outbox reads the newest messages (at most 20) queued for email, straight
+// from the server's database, newest first.
+func (s *server) outbox(t *testing.T, email string) []mail.Stored {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -270,6 +269,14 @@ func (s *server) verificationPath(t *testing.T, email string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return msgs
+}
+
+// verificationPath reads the newest confirmation message sent to email from
+// the server's outbox and returns the path of the link in it.
+func (s *server) verificationPath(t *testing.T, email string) string {
+	t.Helper()
+	msgs := s.outbox(t, email)
 	for _, m := range msgs {
 		if m.Kind != "verify_email" {
 			continue
