@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -43,13 +42,7 @@ func loadTemplates() (map[string]*template.Template, error) {
 			"field": func(p *page, name, kind, autocomplete string, required bool) map[string]any {
 				return map[string]any{"P": p, "Name": name, "Kind": kind, "Autocomplete": autocomplete, "Required": required}
 			},
-			"fmtTime": func(t time.Time, tz string) string {
-				loc, err := time.LoadLocation(tz)
-				if err != nil {
-					loc = time.UTC
-				}
-				return t.In(loc).Format("2006-01-02 15:04 MST")
-			},
+			"fmtTime": fmtZone,
 		}).ParseFS(ui.Templates(), append([]string{"layout.html", n}, shared...)...)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", n, err)

@@ -192,5 +192,22 @@
     if (busy) { submitting = true; ev.preventDefault(); }
   });
   window.addEventListener("online", function () { if (dirty) { schedule(0); } });
+  // Leaving the page (a link, the upload button, closing the tab) must not
+  // lose what was typed since the last save: send it with a request the
+  // browser finishes even after the page is gone.
+  function flush() {
+    if (stopped || submitting || !dirty || busy) { return; }
+    window.clearTimeout(timer);
+    dirty = false;
+    fetch(url, {
+      method: "PATCH", credentials: "same-origin", keepalive: true,
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(payload())
+    }).catch(function () { /* the page is gone; nothing to tell */ });
+  }
+  window.addEventListener("pagehide", flush);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { flush(); }
+  });
   applyConditions();
 })();
