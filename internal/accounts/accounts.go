@@ -7,10 +7,6 @@ package accounts
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +18,7 @@ import (
 	"facility/internal/audit"
 	"facility/internal/database"
 	"facility/internal/mail"
+	"facility/internal/token"
 	"facility/internal/validate"
 )
 
@@ -89,22 +86,6 @@ var (
 	ErrNotFound       = errors.New("not found")
 	ErrTOTPReplay     = errors.New("code already used")
 )
-
-// newSecret returns a random token for a URL or cookie (256 bits) and its
-// hash as stored; the token itself is never stored.
-func newSecret(prefix string) (token, hash string) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Errorf("random source failed: %w", err)) // nothing secure can continue
-	}
-	token = prefix + base64.RawURLEncoding.EncodeToString(b)
-	return token, hashSecret(token)
-}
-
-func hashSecret(token string) string {
-	s := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(s[:])
-}
 
 // RegisterInput is what a new applicant gives.
 type RegisterInput struct {
@@ -201,11 +182,11 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, in Register
 }
 
 func (s *Service) queueVerification(tx *gorm.DB, u *User) (string, error) {
-	token, err := s.newEmailToken(tx, u.ID, "verify", 48*time.Hour)
+	secret, err := s.newEmailToken(tx, u.ID, "verify", 48*time.Hour)
 	if err != nil {
 		return "", err
 	}
-	data := map[string]any{"Name": u.Name, "Link": s.set.PublicURL + "/verify-email/" + token}
+	data := map[string]any{"Name": u.Name, "Link": s.set.PublicURL + "/verify-email/" + secret}
 	return mail.Queue(tx, mail.Message{To: u.Email, Kind: "verify_email",
 		Subject: s.text.Translate(u.Locale, "mail_verify_subject", data),
 		Body:    s.text.Translate(u.Locale, "mail_verify_body", data)})
@@ -216,17 +197,17 @@ func (s *Service) newEmailToken(tx *gorm.DB, userID, purpose string, ttl time.Du
 	if err != nil {
 		return "", err
 	}
-	token, hash := newSecret("")
+	secret, hash := token.New("")
 	err = tx.Exec("INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
 		database.NewID(), userID, purpose, hash, now, now.Add(ttl)).Error
 	if err != nil {
 		return "", fmt.Errorf("store %s token: %w", purpose, err)
 	}
-	return token, nil
+	return secret, nil
 }
 
 // useEmailToken consumes a one-time token inside tx and returns its user.
-func useEmailToken(tx *gorm.DB, token, purpose string) (string, error) {
+func useEmailToken(tx *gorm.DB, secret, purpose string) (string, error) {
 	now, err := database.Now(tx)
 	if err != nil {
 		return "", err
@@ -235,7 +216,7 @@ func useEmailToken(tx *gorm.DB, token, purpose string) (string, error) {
 		ID, UserID string
 	}
 	err = tx.Raw("SELECT id, user_id FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
-		hashSecret(token), purpose, now).Scan(&row).Error
+		token.Hash(secret), purpose, now).Scan(&row).Error
 	if err != nil {
 		return "", fmt.Errorf("read %s token: %w", purpose, err)
 	}
@@ -253,9 +234,9 @@ func useEmailToken(tx *gorm.DB, token, purpose string) (string, error) {
 }
 
 // VerifyEmail consumes a verification link.
-func (s *Service) VerifyEmail(ctx context.Context, actor audit.Actor, token string) error {
+func (s *Service) VerifyEmail(ctx context.Context, actor audit.Actor, secret string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		userID, err := useEmailToken(tx, token, "verify")
+		userID, err := useEmailToken(tx, secret, "verify")
 		if err != nil {
 			return err
 		}

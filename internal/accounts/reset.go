@@ -34,11 +34,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, actor audit.Actor, e
 	}
 	var id string
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		token, err := s.newEmailToken(tx, u.ID, "reset", resetLifetime)
+		secret, err := s.newEmailToken(tx, u.ID, "reset", resetLifetime)
 		if err != nil {
 			return err
 		}
-		data := map[string]any{"Name": u.Name, "Link": s.set.PublicURL + "/reset-password/" + token, "Minutes": int(resetLifetime.Minutes())}
+		data := map[string]any{"Name": u.Name, "Link": s.set.PublicURL + "/reset-password/" + secret, "Minutes": int(resetLifetime.Minutes())}
 		if id, err = mail.Queue(tx, mail.Message{To: u.Email, Kind: "password_reset",
 			Subject: s.text.Translate(u.Locale, "mail_reset_subject", data),
 			Body:    s.text.Translate(u.Locale, "mail_reset_body", data)}); err != nil {
@@ -56,9 +56,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, actor audit.Actor, e
 
 // ResetPassword sets a new password with a reset link. It ends every session
 // and does not sign the person in: they sign in again, second factor included.
-func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, token, password string) error {
+func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, secret, password string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		userID, err := useEmailToken(tx, token, "reset")
+		userID, err := useEmailToken(tx, secret, "reset")
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"facility/internal/audit"
 	"facility/internal/database"
+	"facility/internal/token"
 	"facility/internal/validate"
 )
 
@@ -156,7 +157,7 @@ func recordAttempt(tx *gorm.DB, email, ip string, ok bool, now time.Time) error 
 }
 
 func (s *Service) newSession(tx *gorm.DB, userID string, mfaPassed bool, ip, ua string, now time.Time) (string, *Session, error) {
-	token, hash := newSecret("")
+	secret, hash := token.New("")
 	life := s.set.AbsoluteTimeout
 	if !mfaPassed {
 		life = pendingMFALifetime
@@ -169,19 +170,19 @@ func (s *Service) newSession(tx *gorm.DB, userID string, mfaPassed bool, ip, ua 
 	if err := tx.Create(se).Error; err != nil {
 		return "", nil, fmt.Errorf("create session: %w", err)
 	}
-	return token, se, nil
+	return secret, se, nil
 }
 
 // Authenticate returns the live session and user for a cookie token. A
 // session is dead once revoked, past its absolute lifetime, idle too long,
 // or when its user is disabled.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
-	if token == "" || len(token) > 100 {
+func (s *Service) Authenticate(ctx context.Context, secret string) (*Session, *User, error) {
+	if secret == "" || len(secret) > 100 {
 		return nil, nil, ErrNoSession
 	}
 	db := s.db.WithContext(ctx)
 	var se Session
-	err := db.Where("token_hash = ? AND revoked_at IS NULL", hashSecret(token)).Take(&se).Error
+	err := db.Where("token_hash = ? AND revoked_at IS NULL", token.Hash(secret)).Take(&se).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil, ErrNoSession
 	}
@@ -208,14 +209,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 }
 
 // Logout ends the session of this token.
-func (s *Service) Logout(ctx context.Context, actor audit.Actor, token string) error {
+func (s *Service) Logout(ctx context.Context, actor audit.Actor, secret string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now, err := database.Now(tx)
 		if err != nil {
 			return err
 		}
 		var se Session
-		if err := tx.Where("token_hash = ? AND revoked_at IS NULL", hashSecret(token)).Take(&se).Error; err != nil {
+		if err := tx.Where("token_hash = ? AND revoked_at IS NULL", token.Hash(secret)).Take(&se).Error; err != nil {
 			return nil // nothing to end
 		}
 		if err := tx.Model(&Session{}).Where("id = ?", se.ID).Update("revoked_at", now).Error; err != nil {
@@ -277,12 +278,12 @@ func revokeAllSessions(tx *gorm.DB, userID string, now time.Time, keepID string)
 // passSecondFactor marks a session as fully signed in and gives it a new
 // token, so a token seen before the second factor is worth nothing after.
 func (s *Service) passSecondFactor(tx *gorm.DB, sessionID string, now time.Time) (string, error) {
-	token, hash := newSecret("")
+	secret, hash := token.New("")
 	err := tx.Model(&Session{}).Where("id = ?", sessionID).Updates(map[string]any{
 		"token_hash": hash, "mfa_passed": true, "last_seen_at": now, "expires_at": now.Add(s.set.AbsoluteTimeout),
 	}).Error
 	if err != nil {
 		return "", fmt.Errorf("complete sign-in: %w", err)
 	}
-	return token, nil
+	return secret, nil
 }

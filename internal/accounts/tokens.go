@@ -11,6 +11,7 @@ import (
 
 	"facility/internal/audit"
 	"facility/internal/database"
+	"facility/internal/token"
 	"facility/internal/validate"
 )
 
@@ -42,7 +43,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor audit.Actor, name st
 	if len(errs) > 0 {
 		return "", nil, errs
 	}
-	token, hash := newSecret(tokenPrefix)
+	secret, hash := token.New(tokenPrefix)
 	var t *APIToken
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now, err := database.Now(tx)
@@ -51,7 +52,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor audit.Actor, name st
 		}
 		exp := now.Add(time.Duration(days) * 24 * time.Hour)
 		t = &APIToken{ID: database.NewID(), UserID: actor.UserID, Name: strings.TrimSpace(name), TokenHash: hash,
-			Prefix: token[:len(tokenPrefix)+6], CreatedAt: now, ExpiresAt: &exp}
+			Prefix: secret[:len(tokenPrefix)+6], CreatedAt: now, ExpiresAt: &exp}
 		if err := tx.Create(t).Error; err != nil {
 			return fmt.Errorf("create API token: %w", err)
 		}
@@ -60,7 +61,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor audit.Actor, name st
 	if err != nil {
 		return "", nil, err
 	}
-	return token, t, nil
+	return secret, t, nil
 }
 
 // APITokens lists a user's tokens that are not revoked.
@@ -96,13 +97,13 @@ func (s *Service) RevokeAPIToken(ctx context.Context, actor audit.Actor, id stri
 // AuthenticateAPIToken returns the user of a live token. Staff tokens count
 // as having passed the second factor: they can only be created from a
 // session that did.
-func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*User, error) {
-	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
+func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (*User, error) {
+	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 100 {
 		return nil, ErrNoSession
 	}
 	db := s.db.WithContext(ctx)
 	var t APIToken
-	err := db.Where("token_hash = ? AND revoked_at IS NULL", hashSecret(token)).Take(&t).Error
+	err := db.Where("token_hash = ? AND revoked_at IS NULL", token.Hash(secret)).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNoSession
 	}

@@ -2,10 +2,6 @@ package organisations
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,6 +13,7 @@ import (
 	"facility/internal/authz"
 	"facility/internal/database"
 	"facility/internal/mail"
+	"facility/internal/token"
 	"facility/internal/validate"
 )
 
@@ -48,11 +45,6 @@ var ErrInvitationInvalid = errors.New("invitation invalid")
 // ErrInvitationInvalid.
 var ErrInvitationOtherAddress = fmt.Errorf("%w: sent to another address", ErrInvitationInvalid)
 
-func hashToken(t string) string {
-	s := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(s[:])
-}
-
 // Invite e-mails a link to join orgID with role; locale is the inviter's
 // language, used for the e-mail.
 func (s *Service) Invite(ctx context.Context, actor audit.Actor, orgID, email, role, locale string) (*Invitation, error) {
@@ -62,11 +54,7 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, orgID, email, r
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("invitation token: %w", err)
-	}
-	token := base64.RawURLEncoding.EncodeToString(b)
+	secret, secretHash := token.New("")
 	var inv *Invitation
 	var mailID string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -86,12 +74,12 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, orgID, email, r
 		if err != nil {
 			return err
 		}
-		inv = &Invitation{ID: database.NewID(), OrganisationID: orgID, Email: email, Role: role, TokenHash: hashToken(token),
+		inv = &Invitation{ID: database.NewID(), OrganisationID: orgID, Email: email, Role: role, TokenHash: secretHash,
 			InvitedBy: actor.UserID, CreatedAt: now, ExpiresAt: now.Add(invitationLifetime)}
 		if err := tx.Create(inv).Error; err != nil {
 			return fmt.Errorf("create invitation: %w", err)
 		}
-		data := map[string]any{"Organisation": o.Name, "Link": s.publicURL + "/invitations/" + token}
+		data := map[string]any{"Organisation": o.Name, "Link": s.publicURL + "/invitations/" + secret}
 		if mailID, err = mail.Queue(tx, mail.Message{To: email, Kind: "organisation_invitation",
 			Subject: s.text.Translate(locale, "mail_invite_subject", data),
 			Body:    s.text.Translate(locale, "mail_invite_body", data)}); err != nil {
@@ -142,14 +130,14 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor audit.Actor, orgID
 }
 
 // PendingInvitation describes an invitation link for its landing page.
-func (s *Service) PendingInvitation(ctx context.Context, token string) (*Invitation, *Organisation, error) {
+func (s *Service) PendingInvitation(ctx context.Context, secret string) (*Invitation, *Organisation, error) {
 	db := s.db.WithContext(ctx)
 	now, err := database.Now(db)
 	if err != nil {
 		return nil, nil, err
 	}
 	var inv Invitation
-	if err := db.Where("token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?", hashToken(token), now).
+	if err := db.Where("token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?", token.Hash(secret), now).
 		Take(&inv).Error; err != nil {
 		return nil, nil, ErrInvitationInvalid
 	}
@@ -162,7 +150,7 @@ func (s *Service) PendingInvitation(ctx context.Context, token string) (*Invitat
 
 // AcceptInvitation adds the signed-in person to the organisation, if the
 // invitation was sent to their address.
-func (s *Service) AcceptInvitation(ctx context.Context, actor audit.Actor, userEmail, token string) (*Organisation, error) {
+func (s *Service) AcceptInvitation(ctx context.Context, actor audit.Actor, userEmail, secret string) (*Organisation, error) {
 	var o Organisation
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now, err := database.Now(tx)
@@ -170,7 +158,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor audit.Actor, userE
 			return err
 		}
 		var inv Invitation
-		if err := tx.Where("token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?", hashToken(token), now).
+		if err := tx.Where("token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?", token.Hash(secret), now).
 			Take(&inv).Error; err != nil {
 			return ErrInvitationInvalid
 		}
