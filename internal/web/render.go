@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -43,6 +44,7 @@ func loadTemplates() (map[string]*template.Template, error) {
 				return map[string]any{"P": p, "Name": name, "Kind": kind, "Autocomplete": autocomplete, "Required": required}
 			},
 			"fmtTime": fmtZone,
+			"inZones": inZones,
 		}).ParseFS(ui.Templates(), append([]string{"layout.html", n}, shared...)...)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", n, err)
@@ -188,4 +190,25 @@ func formValues(c echo.Context) url.Values {
 		out[k] = v
 	}
 	return out
+}
+
+// inZones shows t in the first zone, then in parentheses in each other zone
+// that reads differently ("2026-12-22 16:30 UTC (2026-12-22 17:30 CET)").
+func inZones(t time.Time, zones ...string) string {
+	if len(zones) == 0 {
+		return fmtZone(t, "UTC")
+	}
+	first := fmtZone(t, zones[0])
+	seen := map[string]bool{first: true}
+	var others []string
+	for _, z := range zones[1:] {
+		if s := fmtZone(t, z); !seen[s] {
+			seen[s] = true
+			others = append(others, s)
+		}
+	}
+	if len(others) == 0 {
+		return first
+	}
+	return first + " (" + strings.Join(others, "; ") + ")"
 }
