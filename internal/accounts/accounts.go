@@ -254,7 +254,8 @@ func (s *Service) VerifyEmail(ctx context.Context, actor audit.Actor, secret str
 }
 
 // ResendVerification sends a new link to a signed-in user not yet verified.
-func (s *Service) ResendVerification(ctx context.Context, userID string) error {
+func (s *Service) ResendVerification(ctx context.Context, actor audit.Actor) error {
+	userID := actor.UserID
 	var id string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := userByID(tx, userID)
@@ -264,8 +265,10 @@ func (s *Service) ResendVerification(ctx context.Context, userID string) error {
 		if u.EmailVerifiedAt != nil {
 			return nil
 		}
-		id, err = s.queueVerification(tx, u)
-		return err
+		if id, err = s.queueVerification(tx, u); err != nil {
+			return err
+		}
+		return audit.Append(tx, actor, audit.Entry{Action: "user.resend_verification", ObjectType: "user", ObjectID: userID})
 	})
 	if err == nil && id != "" {
 		s.mailQueued(ctx, id)

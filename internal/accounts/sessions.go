@@ -244,7 +244,13 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 
 // RevokeSession ends one of the user's own sessions.
 func (s *Service) RevokeSession(ctx context.Context, actor audit.Actor, sessionID string) error {
-	if !database.ValidID(sessionID) {
+	return s.revokeOwn(ctx, actor, &Session{}, sessionID, "session")
+}
+
+// revokeOwn marks one of the actor's own sessions or tokens revoked, with
+// its audit record; anyone else's, or an unknown id, is not found.
+func (s *Service) revokeOwn(ctx context.Context, actor audit.Actor, model any, id, objectType string) error {
+	if !database.ValidID(id) {
 		return ErrNotFound
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -252,14 +258,14 @@ func (s *Service) RevokeSession(ctx context.Context, actor audit.Actor, sessionI
 		if err != nil {
 			return err
 		}
-		res := tx.Model(&Session{}).Where("id = ? AND user_id = ? AND revoked_at IS NULL", sessionID, actor.UserID).Update("revoked_at", now)
+		res := tx.Model(model).Where("id = ? AND user_id = ? AND revoked_at IS NULL", id, actor.UserID).Update("revoked_at", now)
 		if res.Error != nil {
-			return fmt.Errorf("revoke session: %w", res.Error)
+			return fmt.Errorf("revoke %s: %w", objectType, res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return audit.Append(tx, actor, audit.Entry{Action: "session.revoke", ObjectType: "session", ObjectID: sessionID})
+		return audit.Append(tx, actor, audit.Entry{Action: objectType + ".revoke", ObjectType: objectType, ObjectID: id})
 	})
 }
 

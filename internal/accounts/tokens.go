@@ -75,23 +75,7 @@ func (s *Service) APITokens(ctx context.Context, userID string) ([]APIToken, err
 
 // RevokeAPIToken ends one of the user's tokens.
 func (s *Service) RevokeAPIToken(ctx context.Context, actor audit.Actor, id string) error {
-	if !database.ValidID(id) {
-		return ErrNotFound
-	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		now, err := database.Now(tx)
-		if err != nil {
-			return err
-		}
-		res := tx.Model(&APIToken{}).Where("id = ? AND user_id = ? AND revoked_at IS NULL", id, actor.UserID).Update("revoked_at", now)
-		if res.Error != nil {
-			return fmt.Errorf("revoke API token: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return audit.Append(tx, actor, audit.Entry{Action: "api_token.revoke", ObjectType: "api_token", ObjectID: id})
-	})
+	return s.revokeOwn(ctx, actor, &APIToken{}, id, "api_token")
 }
 
 // AuthenticateAPIToken returns the user of a live token. Staff tokens count

@@ -211,11 +211,10 @@ func (s *Server) revokeToken(c echo.Context) error {
 }
 
 func (s *Server) resendVerification(c echo.Context) error {
-	v, err := signedIn(c)
-	if err != nil {
+	if _, err := signedIn(c); err != nil {
 		return err
 	}
-	if err := s.Accounts.ResendVerification(c.Request().Context(), v.User.ID); err != nil {
+	if err := s.Accounts.ResendVerification(c.Request().Context(), actor(c)); err != nil {
 		return err
 	}
 	return redirectWithFlash(c, "/", "verification_sent")
