@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"gorm.io/gorm"
 
 	"facility/internal/accounts"
 	"facility/internal/apptest"
@@ -147,5 +148,43 @@ func TestMailWaitsWhileSMTPIsDown(t *testing.T) {
 	}
 	if n := len(k.received()); n != 1 {
 		t.Fatalf("%d deliveries after recovery", n)
+	}
+}
+
+// Two workers delivering the same message at once send it once: the first
+// claims it, the second finds it claimed or sent.
+func TestConcurrentDeliveriesSendOnce(t *testing.T) {
+	k, port := startSink(t)
+	cfg := apptest.Config(t)
+	env := apptest.NewWithConfig(t, cfg) // no SMTP: the message stays queued
+	var id string
+	err := env.DB.Gorm.Transaction(func(tx *gorm.DB) error {
+		var err error
+		id, err = mail.Queue(tx, mail.Message{To: "kofi@example.org", Subject: "Hello", Body: "Hello", Kind: "test"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpCfg := cfg.SMTP
+	smtpCfg.Host, smtpCfg.Port, smtpCfg.TLS = "127.0.0.1", port, "none"
+	sender := mail.NewSender(env.DB.Gorm, smtpCfg, env.Log)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sender.Deliver(t.Context(), id); err != nil && err != mail.ErrAlreadySent {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(k.received()); n != 1 {
+		t.Fatalf("%d deliveries", n)
+	}
+	msgs, _ := mail.Outbox(t.Context(), env.DB.Gorm, "kofi@example.org", 1)
+	if len(msgs) != 1 || msgs[0].SentAt == nil {
+		t.Fatalf("not marked sent: %+v", msgs)
 	}
 }

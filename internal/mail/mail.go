@@ -15,7 +15,6 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"facility/internal/config"
 	"facility/internal/database"
@@ -40,6 +39,8 @@ type Stored struct {
 	SentAt    *time.Time `gorm:"column:sent_at" json:"sent_at"`
 	Attempts  int        `gorm:"column:attempts" json:"attempts"`
 	LastError string     `gorm:"column:last_error" json:"last_error"`
+	// ClaimedUntil is set while a sender is delivering the message.
+	ClaimedUntil *time.Time `gorm:"column:claimed_until" json:"-"`
 }
 
 // TableName maps Stored to the outbox.
@@ -96,42 +97,52 @@ func (s *Sender) Enabled() bool { return s.smtp.Host != "" }
 // ErrAlreadySent means another worker delivered the message first.
 var ErrAlreadySent = errors.New("message already sent")
 
-// Deliver sends one outbox message and marks it sent. The row is locked while
-// sending so two workers never send the same message twice.
+// claimFor outlasts one SMTP attempt (15 s timeout) with room to spare; a
+// sender that died mid-delivery gives the message back when it runs out.
+const claimFor = 2 * time.Minute
+
+// Deliver sends one outbox message and marks it sent. A sender first claims
+// the message for a short while, so two workers never send it at once, and
+// talks to the SMTP server outside any transaction: no lock is held while
+// waiting on the network.
 func (s *Sender) Deliver(ctx context.Context, id string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var m Stored
-		q := tx
-		if tx.Dialector.Name() == "postgres" {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Where("id = ?", id).Take(&m).Error; err != nil {
-			return fmt.Errorf("read outbox message %s: %w", id, err)
-		}
+	db := s.db.WithContext(ctx)
+	now, err := database.Now(db)
+	if err != nil {
+		return err
+	}
+	res := db.Model(&Stored{}).
+		Where("id = ? AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)", id, now).
+		Updates(map[string]any{"claimed_until": now.Add(claimFor), "attempts": gorm.Expr("attempts + 1")})
+	if res.Error != nil {
+		return fmt.Errorf("claim outbox message %s: %w", id, res.Error)
+	}
+	var m Stored
+	if err := db.Where("id = ?", id).Take(&m).Error; err != nil {
+		return fmt.Errorf("read outbox message %s: %w", id, err)
+	}
+	if res.RowsAffected == 0 {
 		if m.SentAt != nil {
 			return ErrAlreadySent
 		}
-		sendErr := s.send(ctx, m)
-		now, err := database.Now(tx)
-		if err != nil {
-			return err
-		}
-		if sendErr != nil {
-			if err := tx.Model(&Stored{}).Where("id = ?", id).Updates(map[string]any{
-				"attempts": gorm.Expr("attempts + 1"), "last_error": sendErr.Error(),
-			}).Error; err != nil {
-				return fmt.Errorf("record failed delivery: %w", err)
-			}
-			return nil // the sweep retries; the job itself is done
-		}
-		if err := tx.Model(&Stored{}).Where("id = ?", id).Updates(map[string]any{
-			"sent_at": now, "attempts": gorm.Expr("attempts + 1"), "last_error": "",
-		}).Error; err != nil {
-			return fmt.Errorf("mark message sent: %w", err)
-		}
+		return nil // another sender holds it; the sweep comes back if it fails
+	}
+	sendErr := s.send(ctx, m)
+	done, err := database.Now(db)
+	if err != nil {
+		return err
+	}
+	fields := map[string]any{"claimed_until": nil, "sent_at": done, "last_error": ""}
+	if sendErr != nil {
+		fields = map[string]any{"claimed_until": nil, "last_error": sendErr.Error()}
+	}
+	if err := db.Model(&Stored{}).Where("id = ?", id).Updates(fields).Error; err != nil {
+		return fmt.Errorf("record delivery of %s: %w", id, err)
+	}
+	if sendErr == nil {
 		s.log.Info("mail sent", "outbox_id", id, "kind", m.Kind)
-		return nil
-	})
+	}
+	return nil // a failure is retried by the sweep; the job itself is done
 }
 
 func (s *Sender) send(ctx context.Context, m Stored) error {

@@ -1,0 +1,7 @@
+-- +goose Up
+-- A sender claims a message for a short while instead of holding a row lock
+-- (and, on SQLite, the database's write lock) during the SMTP conversation.
+ALTER TABLE outbox ADD COLUMN claimed_until TIMESTAMP;
+
+-- +goose Down
+ALTER TABLE outbox DROP COLUMN claimed_until;
