@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -180,8 +179,3 @@ func (e *Env) Applicant(email, orgName string) (*accounts.User, string) {
 	}
 	return u, o.ID
 }
-
-// Fatalf reports through the test.
-func (e *Env) Fatalf(format string, args ...any) { e.t.Helper(); e.t.Fatalf(format, args...) }
-
-func (e *Env) String() string { return fmt.Sprintf("facility on %s", e.DB.Dialect) }

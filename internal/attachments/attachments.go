@@ -271,6 +271,10 @@ func (u *Upload) Store(ctx context.Context, actor audit.Actor, filename string, 
 		return nil, &ReadError{Err: err}
 	}
 	if !Check(ext, head) {
+		if Detect(head) == "exe" {
+			// A program named like a document: say so plainly.
+			return nil, fileError("file_is_program", map[string]any{"Ext": ext})
+		}
 		return nil, fileError("file_content_mismatch", map[string]any{"Ext": ext})
 	}
 

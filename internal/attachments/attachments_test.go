@@ -147,8 +147,8 @@ func TestRefusedFilesLeaveNothing(t *testing.T) {
 		body     []byte
 		code     string
 	}{
-		"program renamed to .pdf": {"plan.pdf", append([]byte("MZ\x90\x00\x03"), make([]byte, 5000)...), "file_content_mismatch"},
-		"ELF renamed to .pdf":     {"plan.pdf", []byte("\x7fELF\x02\x01\x01"), "file_content_mismatch"},
+		"program renamed to .pdf": {"plan.pdf", append([]byte("MZ\x90\x00\x03"), make([]byte, 5000)...), "file_is_program"},
+		"ELF renamed to .pdf":     {"plan.pdf", []byte("\x7fELF\x02\x01\x01"), "file_is_program"},
 		"type not allowed":        {"photo.png", []byte("\x89PNG\r\n\x1a\n"), "file_type_not_allowed"},
 		"no extension":            {"plan", pdf(100), "file_type_not_allowed"},
 		"empty":                   {"plan.pdf", nil, "file_empty"},

@@ -90,17 +90,6 @@ type Entry struct {
 	Deadline time.Time `json:"deadline"`
 }
 
-// Failed lists the automatic rules the proposal did not pass.
-func (e Entry) Failed() []calls.Outcome {
-	var out []calls.Outcome
-	for _, o := range e.Proposal.Eligibility.V {
-		if !o.Passed {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // Queue lists the submitted proposals of a call, oldest submission first,
 // narrowed by filter (a screening state, "auto_failed", or "" for all).
 // The caller has checked the person may screen the call's facility.

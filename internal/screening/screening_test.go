@@ -130,8 +130,8 @@ func TestAutomaticEligibilityResultsWithReasons(t *testing.T) {
 	got := map[string]bool{}
 	for _, e := range failed {
 		got[e.Proposal.ID] = true
-		if len(e.Failed()) != 1 {
-			t.Errorf("%s: failed rules %+v", e.Proposal.Title, e.Failed())
+		if len(failedRules(e)) != 1 {
+			t.Errorf("%s: failed rules %+v", e.Proposal.Title, failedRules(e))
 		}
 	}
 	if len(got) != 2 || !got[young.ID] || !got[greedy.ID] {
@@ -311,4 +311,15 @@ func TestDraftsAndWithdrawnProposalsCannotBeScreened(t *testing.T) {
 	if len(d) != 1 || d[0].Proposal.ID != draft.ID || !d[0].Deadline.Equal(f.call.Deadline()) {
 		t.Fatalf("drafts list %+v", d)
 	}
+}
+
+// failedRules lists the automatic rules a proposal did not pass.
+func failedRules(e screening.Entry) []calls.Outcome {
+	var out []calls.Outcome
+	for _, o := range e.Proposal.Eligibility.V {
+		if !o.Passed {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -171,8 +171,8 @@ func TestRefusedUploadsKeepNothing(t *testing.T) {
 		status             int
 		message            string
 	}{
-		"program renamed .pdf":    {"plan", "report.pdf", program, http.StatusUnprocessableEntity, "the content is not a pdf file"},
-		"ELF renamed .pdf":        {"plan", "report.pdf", []byte("\x7fELF\x02\x01\x01\x00"), http.StatusUnprocessableEntity, "the content is not a pdf file"},
+		"program renamed .pdf":    {"plan", "report.pdf", program, http.StatusUnprocessableEntity, "this file is a program, not a pdf document"},
+		"ELF renamed .pdf":        {"plan", "report.pdf", []byte("\x7fELF\x02\x01\x01\x00"), http.StatusUnprocessableEntity, "this file is a program, not a pdf document"},
 		"extension not allowed":   {"plan", "photo.png", []byte("\x89PNG\r\n\x1a\n"), http.StatusUnprocessableEntity, "Accepted: pdf, docx"},
 		"one byte over the limit": {"plan", "big.pdf", pdfOf(1<<20 + 1), http.StatusRequestEntityTooLarge, "larger than 1 MB"},
 		"not a file question":     {"summary", "report.pdf", pdfOf(100), http.StatusUnprocessableEntity, "not found"},
