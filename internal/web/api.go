@@ -86,7 +86,7 @@ func (s *Server) apiRegister(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	u, err := s.signUp(c, r)
+	u, err := s.signUp(c, r, nil)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,9 @@ type registration struct {
 
 // signUp validates everything first so one answer lists every problem,
 // then writes the person and the organisation in one transaction.
-func (s *Server) signUp(c echo.Context, r registration) (*accounts.User, error) {
+// unreadable lists fields a form sent that could not even be read (a year
+// that is not a number); they replace what the checks say of those fields.
+func (s *Server) signUp(c echo.Context, r registration, unreadable validate.Errors) (*accounts.User, error) {
 	ctx := c.Request().Context()
 	if r.Locale == "" {
 		r.Locale = lang(c)
@@ -137,8 +139,7 @@ func (s *Server) signUp(c echo.Context, r registration) (*accounts.User, error) 
 	in := accounts.RegisterInput{Email: r.Email, Name: r.Name, Password: r.Password, Locale: r.Locale}
 	org := organisations.Input{Name: r.Organisation.Name, TypeCode: r.Organisation.Type, CountryISO2: r.Organisation.Country,
 		YearFounded: r.Organisation.YearFounded, Website: r.Organisation.Website}
-	errs := in.Check()
-	errs = append(errs, s.Organisations.Check(ctx, &org, "organisation_")...)
+	errs := withUnreadable(append(in.Check(), s.Organisations.Check(ctx, &org, orgPrefix)...), unreadable)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -156,24 +157,15 @@ func (s *Server) signUp(c echo.Context, r registration) (*accounts.User, error) 
 func (s *Server) register(c echo.Context) error {
 	var r registration
 	r.Name, r.Email, r.Password = c.FormValue("name"), c.FormValue("email"), c.FormValue("password")
-	r.Organisation.Name, r.Organisation.Type = c.FormValue("organisation_name"), c.FormValue("organisation_type")
-	r.Organisation.Country, r.Organisation.Website = c.FormValue("organisation_country"), c.FormValue("organisation_website")
-	var yearErr error
-	if y := strings.TrimSpace(c.FormValue("organisation_year_founded")); y != "" {
-		n, err := strconv.Atoi(y)
-		if err != nil {
-			yearErr = validate.One("organisation_year_founded", "not_a_number")
-		}
-		r.Organisation.YearFounded = n
+	org, yearErr := orgInputFromForm(c)
+	r.Organisation.Name, r.Organisation.Type, r.Organisation.Country = org.Name, org.TypeCode, org.CountryISO2
+	r.Organisation.Website, r.Organisation.YearFounded = org.Website, org.YearFounded
+	var unreadable validate.Errors
+	if yearErr != nil {
+		unreadable = validate.Errors{*yearErr}
 	}
-	_, err := s.signUp(c, r)
-	if err == nil && yearErr != nil {
-		err = yearErr
-	}
+	_, err := s.signUp(c, r, unreadable)
 	if fe, ok := validate.As(err); ok {
-		if yearErr != nil {
-			fe = replaceField(fe, "organisation_year_founded", yearErr.(validate.Errors)[0])
-		}
 		data, derr := s.orgFormData(c.Request().Context(), lang(c))
 		if derr != nil {
 			return derr
@@ -187,17 +179,6 @@ func (s *Server) register(c echo.Context) error {
 	}
 	p := s.newPage(c, s.Text.Translate(lang(c), "register_done_title", nil), s.Text.Translate(lang(c), "register_done", map[string]any{"Email": strings.ToLower(strings.TrimSpace(r.Email))}))
 	return s.render(c, http.StatusOK, "message", p)
-}
-
-// replaceField puts e in place of any other error on the same field.
-func replaceField(errs validate.Errors, field string, e validate.FieldError) validate.Errors {
-	out := validate.Errors{e}
-	for _, x := range errs {
-		if x.Field != field {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func (s *Server) loginForm(c echo.Context) error {
@@ -328,4 +309,16 @@ func (s *Server) reset(c echo.Context) error {
 	}
 	clearCookie(c, sessionCookie)
 	return redirectWithFlash(c, "/login", "password_reset")
+}
+
+// withUnreadable puts the fields a form sent that could not be read at all
+// (a year that is not a number) in place of what the checks said of them.
+func withUnreadable(checked, unreadable validate.Errors) validate.Errors {
+	out := append(validate.Errors{}, unreadable...)
+	for _, e := range checked {
+		if !unreadable.Has(e.Field) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -75,7 +75,7 @@ func formErrors(fe validate.Errors, prefix string, yearErr *validate.FieldError)
 		out = append(out, e)
 	}
 	if yearErr != nil {
-		out = replaceField(out, yearErr.Field, *yearErr)
+		return withUnreadable(out, validate.Errors{*yearErr})
 	}
 	return out
 }
