@@ -73,6 +73,9 @@ type Call struct {
 	CreatedAt     time.Time                  `gorm:"column:created_at" json:"created_at"`
 	UpdatedAt     time.Time                  `gorm:"column:updated_at" json:"updated_at"`
 	PublishedAt   *time.Time                 `gorm:"column:published_at" json:"published_at"`
+
+	// FullProposalClosesAt closes round 2 of a two-round call (nil otherwise).
+	FullProposalClosesAt *time.Time `gorm:"column:full_proposal_closes_at" json:"full_proposal_closes_at"`
 }
 
 // TableName maps Call to its table.

@@ -70,6 +70,10 @@ type Input struct {
 	Form          Form        `json:"form"`
 	Eligibility   []Rule      `json:"eligibility"`
 	Criteria      []Criterion `json:"criteria"`
+
+	// FullProposalCloses closes round 2 of a two-round call, in the call's
+	// timezone like Closes; required for two-round calls only.
+	FullProposalCloses string `json:"full_proposal_closes,omitempty"`
 }
 
 // Currencies accepted for budgets (ISO 4217, those the Facility funds in).
@@ -126,6 +130,7 @@ func (s *Service) Check(ctx context.Context, in *Input) (opens, closes time.Time
 	} else if !closes.After(opens) {
 		errs.Add("closes", "closes_before_opens", nil)
 	}
+	fullProposalCloses(&errs, in, loc, closes)
 	errs.IntRange("grace_minutes", in.GraceMinutes, 0, 1440)
 	errs.OneOf("currency", in.Currency, Currencies)
 	if in.BudgetMinor <= 0 {
@@ -220,6 +225,7 @@ func (c *Call) apply(in Input, opens, closes time.Time) {
 	c.FacilityCode, c.Origin, c.Scope = in.FacilityCode, in.Origin, in.Scope
 	c.Languages.V, c.Title.V, c.Challenge.V = nonNil(in.Languages), in.Title, in.Challenge
 	c.TwoRound, c.OpensAt, c.ClosesAt, c.Timezone, c.GraceMinutes = in.TwoRound, opens, closes, in.Timezone, in.GraceMinutes
+	c.FullProposalClosesAt = resolvedFullProposal(&in, closes)
 	c.Currency, c.BudgetMinor, c.MinGrantMinor, c.MaxGrantMinor = in.Currency, in.BudgetMinor, in.MinGrantMinor, in.MaxGrantMinor
 	c.Regions.V, c.Countries.V, c.OrgTypes.V = nonNil(in.Regions), nonNil(in.Countries), nonNil(in.OrgTypes)
 	c.Indicators.V, c.Donors.V = nonNil(in.Indicators), nonNil(in.Donors)

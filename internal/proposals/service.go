@@ -344,12 +344,13 @@ func (s *Service) missing(tx *gorm.DB, c *calls.Call, p *Proposal) (validate.Err
 	return errs, nil
 }
 
-// Deadline is when this proposal must be submitted by: the call's closing
-// time plus grace, or a later individual extension.
-func deadline(tx *gorm.DB, c *calls.Call, proposalID string) (time.Time, error) {
-	d := c.Deadline()
+// Deadline is when this proposal must be submitted by in its round: the
+// round's closing time plus grace, or a later individual extension granted
+// for that round.
+func deadline(tx *gorm.DB, c *calls.Call, proposalID string, round int) (time.Time, error) {
+	d := c.RoundDeadline(round)
 	var ext []time.Time
-	if err := tx.Table("deadline_extensions").Where("proposal_id = ?", proposalID).Order("created_at DESC").Limit(1).Pluck("closes_at", &ext).Error; err != nil {
+	if err := tx.Table("deadline_extensions").Where("proposal_id = ? AND round = ?", proposalID, round).Order("created_at DESC").Limit(1).Pluck("closes_at", &ext).Error; err != nil {
 		return d, fmt.Errorf("read extensions: %w", err)
 	}
 	if len(ext) == 1 && ext[0].After(d) {
@@ -364,7 +365,7 @@ func (s *Service) Deadline(ctx context.Context, p *Proposal) (time.Time, error) 
 	if err != nil {
 		return time.Time{}, err
 	}
-	return deadline(s.db.WithContext(ctx), c, p.ID)
+	return deadline(s.db.WithContext(ctx), c, p.ID, p.Round)
 }
 
 // Submit submits a complete draft. The deadline is decided with the
@@ -401,7 +402,7 @@ func (s *Service) Submit(ctx context.Context, actor audit.Actor, id string, loca
 			return err
 		}
 		p.Status, p.SubmittedAt, p.SubmittedBy, p.ContentHash = StatusSubmitted, &now, &actor.UserID, hash
-		p.ReceiptNumber = c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(p.ID, "-", "")[20:28])
+		p.ReceiptNumber = c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(p.ID, "-", "")[20:28]) + roundSuffix(p.Round)
 		res := tx.Model(&Proposal{}).Where("id = ? AND status = ?", id, StatusDraft).Updates(map[string]any{
 			"status": p.Status, "submitted_at": now, "submitted_by": actor.UserID, "content_hash": hash,
 			"receipt_number": p.ReceiptNumber, "eligibility": p.Eligibility, "updated_at": now, "version": gorm.Expr("version + 1")})
@@ -421,6 +422,9 @@ func (s *Service) Submit(ctx context.Context, actor audit.Actor, id string, loca
 		if mailID, err = mail.Queue(tx, mail.Message{To: email, Kind: "proposal_receipt",
 			Subject: s.text.Translate(locale, "mail_receipt_subject", data),
 			Body:    s.text.Translate(locale, "mail_receipt_body", data)}); err != nil {
+			return err
+		}
+		if err := RecordRound(tx, p); err != nil {
 			return err
 		}
 		return audit.Append(tx, actor, audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: id,
@@ -483,7 +487,7 @@ func (s *Service) beforeDeadline(ctx context.Context, tx *gorm.DB, id, status st
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
-	d, err := deadline(tx, c, p.ID)
+	d, err := deadline(tx, c, p.ID, p.Round)
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
@@ -526,19 +530,19 @@ func (s *Service) GrantExtension(ctx context.Context, actor audit.Actor, id stri
 		if err != nil {
 			return err
 		}
-		if !closesAt.After(c.Deadline()) {
+		if !closesAt.After(c.RoundDeadline(p.Round)) {
 			return validate.One("closes_at", "extension_not_later")
 		}
 		now, err := database.Now(tx)
 		if err != nil {
 			return err
 		}
-		if err := tx.Exec("INSERT INTO deadline_extensions (id, proposal_id, closes_at, reason, granted_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-			database.NewID(), id, closesAt.UTC(), reason, actor.UserID, now).Error; err != nil {
+		if err := tx.Exec("INSERT INTO deadline_extensions (id, proposal_id, round, closes_at, reason, granted_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			database.NewID(), id, p.Round, closesAt.UTC(), reason, actor.UserID, now).Error; err != nil {
 			return fmt.Errorf("grant extension: %w", err)
 		}
 		return audit.Append(tx, actor, audit.Entry{Action: "proposal.extend_deadline", ObjectType: "proposal", ObjectID: id,
-			Domain: authz.FacilityDomain(c.FacilityCode), Details: map[string]any{"closes_at": closesAt.UTC(), "reason": reason}})
+			Domain: authz.FacilityDomain(c.FacilityCode), Details: map[string]any{"closes_at": closesAt.UTC(), "reason": reason, "round": p.Round}})
 	})
 }
 
@@ -578,7 +582,10 @@ func (s *Service) MineWithDetails(ctx context.Context, userID string) ([]Summary
 		ClosesAt   time.Time
 	}
 	if err := db.Table("deadline_extensions").Select("proposal_id, MAX(closes_at) AS closes_at").
-		Where("proposal_id IN ?", ids).Group("proposal_id").Scan(&exts).Error; err != nil {
+		Where("proposal_id IN ?", ids).
+		// Only extensions of the round each proposal is in.
+		Where("round = (SELECT p.round FROM proposals p WHERE p.id = deadline_extensions.proposal_id)").
+		Group("proposal_id").Scan(&exts).Error; err != nil {
 		return nil, fmt.Errorf("read extensions: %w", err)
 	}
 	extended := make(map[string]time.Time, len(exts))
@@ -610,7 +617,7 @@ func (s *Service) MineWithDetails(ctx context.Context, userID string) ([]Summary
 		if c == nil {
 			continue
 		}
-		d := c.Deadline()
+		d := c.RoundDeadline(p.Round)
 		if e, ok := extended[p.ID]; ok && e.After(d) {
 			d = e
 		}
