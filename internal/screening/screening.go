@@ -41,10 +41,13 @@ const (
 const (
 	FilterAll        = ""
 	FilterAutoFailed = "auto_failed"
+	// FilterReplied: waiting for a decision again because the applicant
+	// answered a request for more information.
+	FilterReplied = "replied"
 )
 
 // Filters lists what the queue can be narrowed to.
-var Filters = []string{proposals.ScreeningPending, Eligible, Ineligible, MoreInformation, FilterAutoFailed}
+var Filters = []string{proposals.ScreeningPending, FilterReplied, Eligible, Ineligible, MoreInformation, FilterAutoFailed}
 
 // MaxBulk is how many proposals one decision may cover.
 const MaxBulk = 500
@@ -88,6 +91,9 @@ type Entry struct {
 	AutoEligible bool `json:"auto_eligible"`
 	// Deadline is the proposal's own deadline (call deadline or extension).
 	Deadline time.Time `json:"deadline"`
+	// RepliedAt is when the applicant last answered a request for more
+	// information, if the proposal waits for a decision because of it.
+	RepliedAt *time.Time `json:"replied_at"`
 }
 
 // Queue lists the submitted proposals of a call, oldest submission first,
@@ -98,7 +104,11 @@ func (s *Service) Queue(ctx context.Context, callID, filter string) ([]Entry, er
 		return nil, validate.One("screening", "not_allowed")
 	}
 	q := s.db.WithContext(ctx).Where("call_id = ? AND status = ?", callID, proposals.StatusSubmitted)
-	if filter != FilterAll && filter != FilterAutoFailed {
+	switch filter {
+	case FilterAll, FilterAutoFailed:
+	case FilterReplied:
+		q = q.Where("screening = ? AND id IN (SELECT proposal_id FROM screening_replies)", proposals.ScreeningPending)
+	default:
 		q = q.Where("screening = ?", filter)
 	}
 	var ps []proposals.Proposal
@@ -156,12 +166,21 @@ func (s *Service) entries(ctx context.Context, callID string, ps []proposals.Pro
 	if err != nil {
 		return nil, err
 	}
+	answered, err := replied(db, ids)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range ps {
-		d := c.Deadline()
+		d := c.RoundDeadline(p.Round)
 		if t, ok := ext[p.ID]; ok && t.After(d) {
 			d = t
 		}
-		out = append(out, Entry{Proposal: p, Organisation: orgs[p.OrganisationID], AutoEligible: calls.Eligible(p.Eligibility.V), Deadline: d})
+		e := Entry{Proposal: p, Organisation: orgs[p.OrganisationID], AutoEligible: calls.Eligible(p.Eligibility.V), Deadline: d}
+		// Pending after a decision only happens through a reply.
+		if t, ok := answered[p.ID]; ok && p.Status == proposals.StatusSubmitted && p.Screening == proposals.ScreeningPending {
+			e.RepliedAt = &t
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -179,7 +198,8 @@ func organisations(db *gorm.DB, ids []string) (map[string]Organisation, error) {
 	return out, nil
 }
 
-// extensions returns the latest extension of each proposal.
+// extensions returns the latest extension of each proposal in its current
+// round (an extension of the concept note does not carry over).
 func extensions(db *gorm.DB, ids []string) (map[string]time.Time, error) {
 	var rows []struct {
 		ProposalID string
@@ -187,6 +207,7 @@ func extensions(db *gorm.DB, ids []string) (map[string]time.Time, error) {
 		CreatedAt  time.Time
 	}
 	if err := db.Table("deadline_extensions").Select("proposal_id, closes_at, created_at").Where("proposal_id IN ?", ids).
+		Where("round = (SELECT p.round FROM proposals p WHERE p.id = deadline_extensions.proposal_id)").
 		Order("created_at, id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read extensions: %w", err)
 	}
@@ -199,6 +220,7 @@ func extensions(db *gorm.DB, ids []string) (map[string]time.Time, error) {
 
 // Extension is an individual deadline extension granted to a proposal.
 type Extension struct {
+	Round     int       `json:"round"`
 	ClosesAt  time.Time `json:"closes_at"`
 	Reason    string    `json:"reason"`
 	GrantedBy string    `json:"granted_by"`
@@ -235,7 +257,7 @@ func (s *Service) Proposal(ctx context.Context, p *proposals.Proposal) (*View, e
 	if v.History, err = History(ctx, db, p.ID); err != nil {
 		return nil, err
 	}
-	if err := db.Table("deadline_extensions").Select("closes_at, reason, granted_by, created_at").
+	if err := db.Table("deadline_extensions").Select("round, closes_at, reason, granted_by, created_at").
 		Where("proposal_id = ?", p.ID).Order("created_at, id").Scan(&v.Extensions).Error; err != nil {
 		return nil, fmt.Errorf("read extensions: %w", err)
 	}
