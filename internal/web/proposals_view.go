@@ -108,6 +108,8 @@ type editorView struct {
 	Deadline                               deadlineView
 	Key, Notice, StatusText, ScreeningText string
 	Screening                              bool
+	// Reply: the screening conversation and the answer form (submitted proposals).
+	Reply *replyView
 }
 
 func fmtZone(t time.Time, tz string) string {
@@ -538,6 +540,9 @@ func (s *Server) editor(c echo.Context, status int, p *proposals.Proposal, right
 	if p.Status == proposals.StatusSubmitted {
 		ev.Screening = true
 		ev.ScreeningText = s.Text.Translate(l, "proposal_screening_"+p.Screening, nil)
+		if ev.Reply, err = s.applicantReply(c, p, rights, st.Form); err != nil {
+			return err
+		}
 	}
 	for _, r := range proposals.RightsList {
 		ev.RightsOptions = append(ev.RightsOptions, option{Code: r, Name: s.Text.Translate(l, "proposal_rights_"+r, nil)})

@@ -30,6 +30,7 @@ func (s *Server) screeningRoutes() {
 	e.GET("/manage/proposals/:id", s.screeningProposalPage)
 	e.POST("/manage/proposals/:id/screening", s.screeningDecideOne)
 	e.POST("/manage/proposals/:id/extension", s.screeningExtend)
+	s.screeningReplyRoutes()
 }
 
 func (s *Server) apiScreeningRoutes(g *echo.Group) {
@@ -38,6 +39,7 @@ func (s *Server) apiScreeningRoutes(g *echo.Group) {
 	g.GET("/manage/proposals/:id", s.apiScreeningProposal)
 	g.GET("/manage/proposals/:id/gates", s.apiScreeningGates)
 	g.POST("/manage/proposals/:id/extension", s.apiScreeningExtension)
+	s.apiScreeningReplyRoutes(g)
 }
 
 // screeningAccess lets managers of the facility decide, and people who read
@@ -221,6 +223,8 @@ type screeningRow struct {
 	Outcomes     []screeningOutcome `json:"eligibility"`
 	Screening    string             `json:"screening"`
 	Reason       string             `json:"screening_reason"`
+	// RepliedAt: pending again because the applicant answered a request.
+	RepliedAt *time.Time `json:"replied_at"`
 }
 
 func (s *Server) screeningRows(lang string, call *calls.Call, es []screening.Entry, n screeningNames) []screeningRow {
@@ -232,7 +236,7 @@ func (s *Server) screeningRows(lang string, call *calls.Call, es []screening.Ent
 			Requested: p.RequestedMinor, Amount: call.Money(p.RequestedMinor), Status: p.Status, SubmittedAt: p.SubmittedAt,
 			UpdatedAt: p.UpdatedAt, Deadline: e.Deadline, Extended: e.Deadline.After(call.Deadline()), Receipt: p.ReceiptNumber,
 			AutoEligible: e.AutoEligible, Outcomes: s.outcomes(lang, call, p.Eligibility.V, n), Screening: p.Screening,
-			Reason: p.ScreeningReason})
+			Reason: p.ScreeningReason, RepliedAt: e.RepliedAt})
 	}
 	return out
 }
@@ -353,6 +357,9 @@ type screeningProposalView struct {
 	Decisions   []string
 	// ExtensionTimezone is the call's timezone, in which the new closing time is read.
 	ExtensionTimezone string
+
+	// Conversation: requests for more information and the answers.
+	Conversation []conversationLine
 }
 
 // answerText renders an answer for reading, in the proposal's language.
@@ -452,6 +459,9 @@ func (s *Server) screeningProposalData(c echo.Context, p *proposals.Proposal, ca
 	}
 	for _, e := range view.Extensions {
 		v.Extensions = append(v.Extensions, screeningExtensionRow{Extension: e, GrantedByName: nameOf(e.GrantedBy)})
+	}
+	if v.Conversation, err = s.managerConversation(c, p.ID); err != nil {
+		return nil, err
 	}
 	if v.CanDecide, err = s.screeningCanDecide(c, call); err != nil {
 		return nil, err
@@ -601,6 +611,10 @@ func (s *Server) apiScreeningProposal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	conversation, err := s.Screening.Conversation(ctx, p.ID)
+	if err != nil {
+		return err
+	}
 	files := make([]screeningAttachment, 0, len(view.Attachments))
 	for _, f := range view.Attachments {
 		files = append(files, screeningAttachment{Attachment: f, URL: "/proposals/" + p.ID + "/attachments/" + f.ID})
@@ -608,7 +622,8 @@ func (s *Server) apiScreeningProposal(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{
 		"proposal": p, "organisation": view.Organisation, "deadline": view.Deadline,
 		"eligibility": s.outcomes(l, call, p.Eligibility.V, n), "auto_eligible": view.AutoEligible,
-		"members": view.Members, "attachments": files, "g1_history": view.History, "extensions": view.Extensions})
+		"members": view.Members, "attachments": files, "g1_history": view.History, "extensions": view.Extensions,
+		"conversation": conversation})
 }
 
 func (s *Server) apiScreeningGates(c echo.Context) error {
@@ -661,12 +676,13 @@ func screeningPaths() obj {
 		"status": str(), "submitted_at": strf("date-time"), "updated_at": strf("date-time"),
 		"deadline": obj{"type": "string", "format": "date-time", "description": "The proposal's own deadline: the call's closing time plus grace, or a later individual extension"},
 		"extended": boolean(), "receipt_number": str(), "auto_eligible": boolean(), "eligibility": arrayOf(outcome),
-		"screening": obj{"type": "string", "enum": []string{"pending", "eligible", "ineligible", "more_information"}}, "screening_reason": str()})
+		"screening": obj{"type": "string", "enum": []string{"pending", "eligible", "ineligible", "more_information"}}, "screening_reason": str(),
+		"replied_at": obj{"type": "string", "format": "date-time", "description": "Set when the proposal is pending again because the applicant answered a request for more information"}})
 	decision := object(obj{"id": strf("uuid"), "subject_type": str(), "subject_id": strf("uuid"), "gate": str(), "decision": str(),
 		"reason": str(), "conditions": arrayOf(obj{"type": "object"}), "decided_by": strf("uuid"), "created_at": strf("date-time")})
-	filter := obj{"name": "screening", "in": "query", "required": false, "description": "pending, eligible, ineligible, more_information, " +
-		"auto_failed (some automatic rule failed), or draft (proposals not yet submitted); all submitted proposals when absent",
-		"schema": obj{"type": "string", "enum": []string{"pending", "eligible", "ineligible", "more_information", "auto_failed", "draft"}}}
+	filter := obj{"name": "screening", "in": "query", "required": false, "description": "pending, replied (pending again because the applicant answered a request), " +
+		"eligible, ineligible, more_information, auto_failed (some automatic rule failed), or draft (proposals not yet submitted); all submitted proposals when absent",
+		"schema": obj{"type": "string", "enum": []string{"pending", "replied", "eligible", "ineligible", "more_information", "auto_failed", "draft"}}}
 	forbidden := func(o obj) obj {
 		o["responses"].(obj)["403"] = obj{"description": "Manager endpoint: the caller reads the facility's proposals but does not manage them", "content": jsonContent(ref("Error"))}
 		return o
@@ -683,7 +699,8 @@ func screeningPaths() obj {
 			nil, "200", object(obj{"proposal": obj{"type": "object"}, "organisation": object(obj{"id": strf("uuid"), "name": str(), "type": str(), "country": str(), "year_founded": integer()}),
 				"deadline": strf("date-time"), "eligibility": arrayOf(outcome), "auto_eligible": boolean(), "members": arrayOf(obj{"type": "object"}),
 				"attachments": arrayOf(obj{"type": "object"}), "g1_history": arrayOf(decision),
-				"extensions": arrayOf(object(obj{"closes_at": strf("date-time"), "reason": str(), "granted_by": strf("uuid"), "created_at": strf("date-time")}))})), id))},
+				"extensions":   arrayOf(object(obj{"closes_at": strf("date-time"), "reason": str(), "granted_by": strf("uuid"), "created_at": strf("date-time")})),
+				"conversation": arrayOf(object(obj{"kind": str(), "id": strf("uuid"), "decision_id": strf("uuid"), "body": str(), "by": strf("uuid"), "by_name": str(), "at": strf("date-time")}))})), id))},
 		"/manage/proposals/{id}/gates": obj{"get": forbidden(withParams(op("screening", "Every gate decision recorded for a proposal, oldest first (append-only; the latest per gate is in force)",
 			nil, "200", listOf("decisions", decision)), id))},
 		"/manage/proposals/{id}/extension": obj{"post": forbidden(withParams(op("screening", "Grant a proposal an individual deadline later than the call's (closing time plus grace), with a reason; audited",
