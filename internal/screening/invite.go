@@ -1,0 +1,187 @@
+package screening
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"facility/internal/audit"
+	"facility/internal/authz"
+	"facility/internal/calls"
+	"facility/internal/database"
+	"facility/internal/mail"
+	"facility/internal/proposals"
+	"facility/internal/validate"
+)
+
+// Invitations to the full proposal of a two-round call. A manager invites
+// concept notes screened eligible at G1; each moves to round 2 as a draft
+// its team completes and submits by the full-proposal deadline. The
+// concept note stays as submitted in proposal_rounds (receipt, time, hash,
+// answers), so the proposal row starts round 2 clean: no receipt, no
+// submission, screening pending again for the full proposal.
+//
+// An invitation is not a gate decision: G1 already decided the concept note
+// eligible, and G2 (selection) comes after the full proposals are
+// evaluated. It is audited, and the round record keeps what was invited.
+
+// MaxMessage is the longest note a manager may add to an invitation.
+const MaxMessage = 2000
+
+// Invite invites the listed submitted, eligible concept notes of a
+// two-round call to submit a full proposal, in one transaction (all or
+// none; at most MaxBulk; on PostgreSQL the proposals are locked in id
+// order, so two bulk actions cannot deadlock). It is refused once the
+// full-proposal closing time has passed on the database clock. Each
+// submitter is e-mailed in the proposal's language (locale when it has
+// none), with message if the manager wrote one.
+func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, proposalIDs []string, message, locale string) error {
+	var errs validate.Errors
+	errs.Text("message", message, false, MaxMessage, true)
+	ids := unique(proposalIDs)
+	switch {
+	case len(ids) == 0:
+		errs.Add("proposal_ids", "required", nil)
+	case len(ids) > MaxBulk:
+		errs.Add("proposal_ids", "screening_too_many", map[string]any{"Max": MaxBulk})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	message = strings.TrimSpace(message)
+	var mailIDs []string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c calls.Call
+		if err := tx.Where("id = ?", callID).Take(&c).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return fmt.Errorf("read call: %w", err)
+		}
+		if !c.TwoRound || c.FullProposalClosesAt == nil {
+			return validate.One("proposal_ids", "invite_not_two_round")
+		}
+		now, err := database.Now(tx)
+		if err != nil {
+			return err
+		}
+		if !now.Before(*c.FullProposalClosesAt) {
+			return validate.One("proposal_ids", "invite_full_proposal_closed")
+		}
+		for _, id := range ids {
+			if !database.ValidID(id) {
+				return validate.One("proposal_ids", "screening_not_in_call")
+			}
+		}
+		q := tx
+		if tx.Dialector.Name() == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var ps []proposals.Proposal
+		if err := q.Where("id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
+			return fmt.Errorf("read proposals: %w", err)
+		}
+		if len(ps) != len(ids) {
+			return validate.One("proposal_ids", "screening_not_in_call")
+		}
+		for _, p := range ps {
+			if p.CallID != callID {
+				return validate.One("proposal_ids", "screening_not_in_call")
+			}
+		}
+		for _, p := range ps {
+			switch {
+			case p.Round != calls.RoundConceptNote:
+				return validate.One("proposal_ids", "invite_already_invited")
+			case p.Status != proposals.StatusSubmitted:
+				return validate.One("proposal_ids", "invite_not_submitted")
+			case p.Screening != Eligible:
+				return validate.One("proposal_ids", "invite_not_eligible")
+			}
+		}
+		for i := range ps {
+			id, err := s.invite(tx, actor, &c, &ps[i], message, locale, now, len(ps))
+			if err != nil {
+				return err
+			}
+			if id != "" {
+				mailIDs = append(mailIDs, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(mailIDs) > 0 {
+		s.mailQueued(ctx, mailIDs...)
+	}
+	return nil
+}
+
+// invite moves one checked, locked concept note to round 2 and queues its
+// e-mail.
+func (s *Service) invite(tx *gorm.DB, actor audit.Actor, c *calls.Call, p *proposals.Proposal, message, locale string, now time.Time, bulk int) (string, error) {
+	// Proposals submitted before rounds were recorded have no record yet:
+	// keep the concept note before its receipt leaves the row.
+	var kept int64
+	if err := tx.Model(&proposals.Round{}).Where("proposal_id = ? AND round = ?", p.ID, p.Round).Count(&kept).Error; err != nil {
+		return "", fmt.Errorf("read proposal rounds: %w", err)
+	}
+	if kept == 0 {
+		if err := proposals.RecordRound(tx, p); err != nil {
+			return "", err
+		}
+	}
+	res := tx.Model(&proposals.Proposal{}).Where("id = ? AND status = ? AND round = ?", p.ID, proposals.StatusSubmitted, calls.RoundConceptNote).
+		Updates(map[string]any{"round": calls.RoundFullProposal, "status": proposals.StatusDraft,
+			"screening": proposals.ScreeningPending, "screening_reason": "", "submitted_at": nil, "submitted_by": nil,
+			"content_hash": "", "receipt_number": "", "updated_at": now, "updated_by": actor.UserID, "version": gorm.Expr("version + 1")})
+	if res.Error != nil {
+		return "", fmt.Errorf("invite to the full proposal: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return "", validate.One("proposal_ids", "invite_not_submitted")
+	}
+	if err := audit.Append(tx, actor, audit.Entry{Action: "proposal.invite_full_proposal", ObjectType: "proposal", ObjectID: p.ID,
+		Domain: authz.FacilityDomain(c.FacilityCode), Details: map[string]any{"concept_note_receipt": p.ReceiptNumber,
+			"concept_note_hash": p.ContentHash, "full_proposal_closes_at": c.FullProposalClosesAt.UTC(), "message": message, "bulk": bulk}}); err != nil {
+		return "", err
+	}
+	return s.queueInviteMail(tx, c, p, message, locale)
+}
+
+// queueInviteMail tells the person who submitted the concept note, in the
+// proposal's language, until when and where to write the full proposal.
+func (s *Service) queueInviteMail(tx *gorm.DB, c *calls.Call, p *proposals.Proposal, message, locale string) (string, error) {
+	if p.SubmittedBy == nil {
+		return "", nil
+	}
+	var u struct{ Email, Name string }
+	if err := tx.Table("users").Select("email, name").Where("id = ?", *p.SubmittedBy).Take(&u).Error; err != nil {
+		return "", fmt.Errorf("read submitter: %w", err)
+	}
+	lang := p.Language
+	if lang == "" {
+		lang = locale
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	closes := c.RoundCloses(calls.RoundFullProposal)
+	data := map[string]any{"Name": u.Name, "Title": p.Title, "Call": c.Title.V.In(lang, c.Languages.V), "Receipt": p.ReceiptNumber,
+		"Deadline": closes.In(loc).Format("2006-01-02 15:04 MST"), "DeadlineUTC": closes.UTC().Format("2006-01-02 15:04 UTC"),
+		"Grace": c.GraceMinutes, "Message": message, "Link": s.publicURL + "/proposals/" + p.ID}
+	body := s.text.Translate(lang, "screening_mail_invite_body", data)
+	if message != "" {
+		body = s.text.Translate(lang, "screening_mail_invite_message_body", data)
+	}
+	return mail.Queue(tx, mail.Message{To: u.Email, Kind: "full_proposal_invitation",
+		Subject: s.text.Translate(lang, "screening_mail_invite_subject", data), Body: body})
+}
