@@ -79,6 +79,7 @@ func (s *Server) apiRoutes() {
 	s.apiProposalRoutes(g)
 	s.apiAttachmentRoutes(g)
 	s.apiScreeningRoutes(g)
+	s.apiRoundRoutes(g)
 }
 
 func (s *Server) apiRegister(c echo.Context) error {

@@ -44,6 +44,7 @@ func (s *Server) routes() {
 	s.proposalRoutes()
 	s.attachmentRoutes()
 	s.screeningRoutes()
+	s.roundRoutes()
 	s.apiRoutes()
 }
 

@@ -582,13 +582,17 @@ func inputOf(c *calls.Call) calls.Input {
 		loc = time.UTC
 	}
 	const layout = "2006-01-02T15:04"
-	return calls.Input{FacilityCode: c.FacilityCode, Origin: c.Origin, Scope: c.Scope, Languages: slices.Clone(c.Languages.V),
+	in := calls.Input{FacilityCode: c.FacilityCode, Origin: c.Origin, Scope: c.Scope, Languages: slices.Clone(c.Languages.V),
 		Title: c.Title.V, Challenge: c.Challenge.V, TwoRound: c.TwoRound, Opens: c.OpensAt.In(loc).Format(layout),
 		Closes: c.ClosesAt.In(loc).Format(layout), Timezone: c.Timezone, GraceMinutes: c.GraceMinutes, Currency: c.Currency,
 		BudgetMinor: c.BudgetMinor, MinGrantMinor: c.MinGrantMinor, MaxGrantMinor: c.MaxGrantMinor,
 		Regions: slices.Clone(c.Regions.V), Countries: slices.Clone(c.Countries.V), OrgTypes: slices.Clone(c.OrgTypes.V),
 		Indicators: slices.Clone(c.Indicators.V), Donors: slices.Clone(c.Donors.V), Form: c.Form.V,
 		Eligibility: slices.Clone(c.Eligibility.V), Criteria: slices.Clone(c.Criteria.V)}
+	if c.FullProposalClosesAt != nil {
+		in.FullProposalCloses = c.FullProposalClosesAt.In(loc).Format(layout)
+	}
+	return in
 }
 
 // inputState is one text input of a design form, for the "manage_input" block.

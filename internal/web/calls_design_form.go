@@ -28,6 +28,10 @@ func readBasics(c echo.Context, in *calls.Input) validate.Errors {
 		in.Challenge[l] = c.FormValue("challenge." + l)
 	}
 	in.TwoRound = c.FormValue("two_round") == "on"
+	if in.TwoRound {
+		// Only two-round calls have a full proposal; the field stays on the form.
+		in.FullProposalCloses = wallClock(c.FormValue("full_proposal_closes"))
+	}
 	in.Opens, in.Closes = wallClock(c.FormValue("opens")), wallClock(c.FormValue("closes"))
 	in.Timezone = c.FormValue("timezone")
 	in.GraceMinutes = readInt(&errs, "grace_minutes", c.FormValue("grace_minutes"), true)

@@ -370,6 +370,7 @@ func (s *Server) publicCall(c echo.Context) error {
 		"Regions": refNames(refs.Regions, call.Regions.V), "Countries": refNames(refs.Countries, call.Countries.V),
 		"MinGrant": call.Money(call.MinGrantMinor), "MaxGrant": call.Money(call.MaxGrantMinor),
 		"Opens": sum.Opens, "Closes": sum.Closes, "Final": newShownTime(call.Deadline(), loc, reader),
+		"FullProposal": fullProposalShown(call, loc, reader),
 		"Indicators": inds, "Criteria": criteria, "Sections": sections, "StartLanguage": startLang,
 		"SpeaksReader": call.Speaks(l), "SignedIn": currentVisitor(c).fullySignedIn(),
 		"Paragraphs": paragraphs(challenge), "LanguageNames": strings.Join(languageNames, ", "),
@@ -505,6 +506,10 @@ type feedCall struct {
 	Budget            feedMoney  `json:"budget"`
 	URL               string     `json:"url"`
 	CalendarURL       string     `json:"calendar_url"`
+
+	// Two-round calls: when invited full proposals close (null otherwise).
+	FullProposalClosesAt          *string `json:"full_proposal_closes_at"`
+	FullProposalDeadlineWithGrace *string `json:"full_proposal_deadline_with_grace"`
 }
 
 // feedCallDetail is a call with everything its public page shows.
@@ -542,7 +547,8 @@ func (s *Server) feedItem(c *calls.Call, now time.Time) feedCall {
 		OpensAt: rfc3339(c.OpensAt), ClosesAt: rfc3339(c.ClosesAt), GraceMinutes: c.GraceMinutes,
 		DeadlineWithGrace: rfc3339(c.Deadline()), Timezone: c.Timezone,
 		Budget: feedMoney{AmountMinor: c.BudgetMinor, Currency: c.Currency, Formatted: c.Money(c.BudgetMinor)},
-		URL:    s.callURL(c.ID, ""), CalendarURL: s.callURL(c.ID, ".ics")}
+		URL:    s.callURL(c.ID, ""), CalendarURL: s.callURL(c.ID, ".ics"),
+		FullProposalClosesAt: fullProposalISO(c, false), FullProposalDeadlineWithGrace: fullProposalISO(c, true)}
 }
 
 // publicList is the filtered list every public format shares.
@@ -745,6 +751,9 @@ func (s *Server) sendCalendar(c echo.Context, filename string, list []calls.Call
 	events := make([]icsEvent, 0, len(list))
 	for i := range list {
 		events = append(events, s.deadlineEvent(&list[i], l, host, refs))
+		if e, ok := s.fullProposalEvent(&list[i], l, host); ok {
+			events = append(events, e)
+		}
 	}
 	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s"`, filename))
 	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8", writeICalendar(s.Text.Translate(l, "public_ics_name", nil), stamp, events))
@@ -787,7 +796,9 @@ func publicCallPaths() obj {
 		"opens_at": strf("date-time"), "closes_at": strf("date-time"), "grace_minutes": integer(),
 		"deadline_with_grace": obj{"type": "string", "format": "date-time", "description": "Closing time plus the grace period (UTC)"},
 		"timezone":            obj{"type": "string", "description": "The call's own IANA timezone"}, "budget": money,
-		"url": strf("uri"), "calendar_url": strf("uri")}
+		"full_proposal_closes_at":           obj{"type": "string", "format": "date-time", "nullable": true, "description": "Two-round calls: when invited full proposals close (UTC); null for one-round calls"},
+		"full_proposal_deadline_with_grace": obj{"type": "string", "format": "date-time", "nullable": true, "description": "Two-round calls: the full proposal's closing time plus the grace period"},
+		"url":                               strf("uri"), "calendar_url": strf("uri")}
 	detail := obj{}
 	for k, v := range call {
 		detail[k] = v

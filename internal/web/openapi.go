@@ -70,7 +70,7 @@ func (s *Server) openAPIDocument(c echo.Context) error {
 	maps.Copy(paths, accountPaths())
 	maps.Copy(paths, organisationPaths())
 	maps.Copy(paths, adminPaths())
-	for _, area := range []func() obj{callDesignPaths, publicCallPaths, proposalPaths, attachmentPaths, screeningPaths, screeningReplyPaths} {
+	for _, area := range []func() obj{callDesignPaths, publicCallPaths, proposalPaths, attachmentPaths, screeningPaths, screeningReplyPaths, roundPaths} {
 		maps.Copy(paths, area())
 	}
 	schemas := obj{

@@ -204,6 +204,7 @@ func (s *Server) startProposal(c echo.Context) error {
 
 type proposalRow struct {
 	P         proposals.Proposal
+	Round     string // the round's name, for two-round calls
 	CallTitle string
 	Deadline  string
 	Screening string
@@ -224,6 +225,9 @@ func (s *Server) myProposals(c echo.Context) error {
 	for _, sm := range list {
 		p, call, d := sm.Proposal, sm.Call, sm.Deadline
 		r := proposalRow{P: p, CallTitle: call.Title.V.In(lang(c), call.Languages.V), Deadline: fmtZone(d, v.User.Timezone)}
+		if call.TwoRound {
+			r.Round = s.roundName(lang(c), call, p.Round)
+		}
 		if p.Status == proposals.StatusSubmitted {
 			r.Screening = s.Text.Translate(lang(c), "proposal_screening_"+p.Screening, nil)
 			if p.Screening == proposals.ScreeningIneligible || p.Screening == proposals.ScreeningMoreInfo {
@@ -325,13 +329,18 @@ func (s *Server) proposalReceipt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.SubmittedAt == nil {
-		return errNotFound
-	}
 	ctx := c.Request().Context()
 	call, err := s.Calls.Get(ctx, p.CallID)
 	if err != nil {
 		return err
+	}
+	// A full proposal in progress still shows its concept note's receipt.
+	rounds, err := s.proposalRounds(c, call, p)
+	if err != nil {
+		return err
+	}
+	if p.SubmittedAt == nil && len(rounds.Rows) == 0 {
+		return errNotFound
 	}
 	org, err := s.Organisations.Get(ctx, p.OrganisationID)
 	if err != nil {
@@ -339,8 +348,10 @@ func (s *Server) proposalReceipt(c echo.Context) error {
 	}
 	tz := currentVisitor(c).User.Timezone
 	data := map[string]any{"P": p, "CallTitle": call.Title.V.In(lang(c), call.Languages.V), "Reference": call.Reference, "OrgName": org.Name,
-		"Time": fmtZone(*p.SubmittedAt, tz), "TimeUTC": p.SubmittedAt.UTC().Format("2006-01-02 15:04:05 UTC"),
-		"Amount": call.Money(p.RequestedMinor), "Withdrawn": p.Status == proposals.StatusWithdrawn}
+		"Amount": call.Money(p.RequestedMinor), "Withdrawn": p.Status == proposals.StatusWithdrawn, "Rounds": rounds}
+	if p.SubmittedAt != nil {
+		data["Time"], data["TimeUTC"] = fmtZone(*p.SubmittedAt, tz), p.SubmittedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
 	return s.render(c, http.StatusOK, "proposal_receipt", s.newPage(c, s.Text.Translate(lang(c), "proposal_receipt_title", nil), data))
 }
 

@@ -328,10 +328,7 @@ func (s *Server) apiProposalReceipt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.SubmittedAt == nil {
-		return errNotFound
-	}
-	return c.JSON(http.StatusOK, receiptOf(p))
+	return s.apiReceipt(c, p)
 }
 
 func (s *Server) apiProposalMembers(c echo.Context) error {
@@ -417,7 +414,7 @@ func proposalPaths() obj {
 			nil, "200", object(obj{"complete": boolean(), "missing": arrayOf(object(obj{"field": str(), "code": str(), "message": str()}))})), id)},
 		"/proposals/{id}/submit":   obj{"post": submit},
 		"/proposals/{id}/withdraw": obj{"post": withParams(op("proposals", "Withdraw a submitted proposal before the deadline", nil, "200", p), id)},
-		"/proposals/{id}/receipt":  obj{"get": withParams(op("proposals", "The receipt of a submitted proposal", nil, "200", receipt), id)},
+		"/proposals/{id}/receipt":  obj{"get": withParams(op("proposals", "The receipt of a submitted proposal, with every submitted round (a two-round call's concept note stays listed while the full proposal is written)", nil, "200", receiptWithRoundsSchema()), id)},
 		"/proposals/{id}/members": obj{
 			"get":  withParams(op("proposals", "The proposal's team", nil, "200", listOf("members", member)), id),
 			"post": withParams(op("proposals", "Add a person with an account to the team, or change their rights (needs submit rights)", object(obj{"email": strf("email"), "rights": obj{"type": "string", "enum": proposals.RightsList}}, "email", "rights"), "201", member), id),

@@ -110,6 +110,8 @@ type editorView struct {
 	Screening                              bool
 	// Reply: the screening conversation and the answer form (submitted proposals).
 	Reply *replyView
+	// Rounds: the round the proposal is in, the full proposal's deadline, the submitted rounds.
+	Rounds *roundsInfo
 }
 
 func fmtZone(t time.Time, tz string) string {
@@ -120,14 +122,10 @@ func fmtZone(t time.Time, tz string) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
+// deadlineView is the concept note's (or only round's) deadline as shown;
+// roundDeadlineView shows another round's.
 func (s *Server) deadlineView(c echo.Context, call *calls.Call, d time.Time) deadlineView {
-	tz := "UTC"
-	if v := currentVisitor(c); v.signedIn() {
-		tz = v.User.Timezone
-	}
-	return deadlineView{Closes: fmtZone(call.ClosesAt, tz), ClosesUTC: fmtZone(call.ClosesAt, "UTC"), ClosesCall: fmtZone(call.ClosesAt, call.Timezone),
-		Deadline: fmtZone(d, tz), DeadlineUTC: fmtZone(d, "UTC"), DeadlineCall: fmtZone(d, call.Timezone), CallZone: call.Timezone,
-		Grace: call.GraceMinutes, ISO: d.UTC().Format(time.RFC3339), Passed: time.Now().After(d), Extended: d.After(call.Deadline())}
+	return s.roundDeadlineView(c, call, calls.RoundConceptNote, d)
 }
 
 // currencyDigits is how many minor units the currency has, as the calls
@@ -530,8 +528,11 @@ func (s *Server) editor(c echo.Context, status int, p *proposals.Proposal, right
 	ev := &editorView{P: p, Call: call, CallTitle: call.Title.V.In(l, call.Languages.V), OrgName: org.Name, Rights: rights,
 		CanEdit: draft && proposals.Includes(rights, proposals.RightEdit), CanSubmit: draft && proposals.Includes(rights, proposals.RightSubmit),
 		CanManageTeam: proposals.Includes(rights, proposals.RightSubmit), Countries: countries, Notice: st.Notice,
-		Deadline: s.deadlineView(c, call, d), Digits: digits, StatusText: s.Text.Translate(l, "proposal_status_"+p.Status, nil)}
+		Deadline: s.roundDeadlineView(c, call, p.Round, d), Digits: digits, StatusText: s.Text.Translate(l, "proposal_status_"+p.Status, nil)}
 	ev.ReadOnly = !ev.CanEdit
+	if ev.Rounds, err = s.proposalRounds(c, call, p); err != nil {
+		return err
+	}
 	ev.Withdrawable = p.Status == proposals.StatusSubmitted && ev.CanManageTeam && !ev.Deadline.Passed
 	ev.AmountStep = "1"
 	if digits > 0 {

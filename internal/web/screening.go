@@ -207,6 +207,7 @@ func (s *Server) outcomes(lang string, call *calls.Call, os []calls.Outcome, n s
 type screeningRow struct {
 	ID           string             `json:"id"`
 	Title        string             `json:"title"`
+	Round        int                `json:"round"`
 	Language     string             `json:"language"`
 	Organisation string             `json:"organisation"`
 	Country      string             `json:"country"`
@@ -231,10 +232,10 @@ func (s *Server) screeningRows(lang string, call *calls.Call, es []screening.Ent
 	out := make([]screeningRow, 0, len(es))
 	for _, e := range es {
 		p := e.Proposal
-		out = append(out, screeningRow{ID: p.ID, Title: p.Title, Language: p.Language, Organisation: e.Organisation.Name,
+		out = append(out, screeningRow{ID: p.ID, Title: p.Title, Round: p.Round, Language: p.Language, Organisation: e.Organisation.Name,
 			Country: n.name(n.countries, e.Organisation.CountryIso2), Type: n.name(n.types, e.Organisation.TypeCode),
 			Requested: p.RequestedMinor, Amount: call.Money(p.RequestedMinor), Status: p.Status, SubmittedAt: p.SubmittedAt,
-			UpdatedAt: p.UpdatedAt, Deadline: e.Deadline, Extended: e.Deadline.After(call.Deadline()), Receipt: p.ReceiptNumber,
+			UpdatedAt: p.UpdatedAt, Deadline: e.Deadline, Extended: e.Deadline.After(call.RoundDeadline(p.Round)), Receipt: p.ReceiptNumber,
 			AutoEligible: e.AutoEligible, Outcomes: s.outcomes(lang, call, p.Eligibility.V, n), Screening: p.Screening,
 			Reason: p.ScreeningReason, RepliedAt: e.RepliedAt})
 	}
@@ -252,6 +253,8 @@ type screeningQueueView struct {
 	CanDecide bool
 	Selected  map[string]bool
 	Decisions []string
+	// Rounds: the call's full-proposal deadline and the invitation form.
+	Rounds *roundsInfo
 }
 
 func (s *Server) screeningQueueView(c echo.Context, call *calls.Call, filter string) (*screeningQueueView, error) {
@@ -274,6 +277,8 @@ func (s *Server) screeningQueueView(c echo.Context, call *calls.Call, filter str
 	if v.CanDecide, err = s.screeningCanDecide(c, call); err != nil {
 		return nil, err
 	}
+	v.Rounds = s.callRounds(c, call, nil, nil)
+	v.Rounds.CanInvite = v.CanDecide && call.TwoRound && v.Rounds.FullOpen
 	return v, nil
 }
 
@@ -357,6 +362,8 @@ type screeningProposalView struct {
 	Decisions   []string
 	// ExtensionTimezone is the call's timezone, in which the new closing time is read.
 	ExtensionTimezone string
+	// Rounds: the proposal's round, its submitted rounds, the invitation form.
+	Rounds *roundsInfo
 
 	// Conversation: requests for more information and the answers.
 	Conversation []conversationLine
@@ -467,6 +474,10 @@ func (s *Server) screeningProposalData(c echo.Context, p *proposals.Proposal, ca
 		return nil, err
 	}
 	v.CanExtend = v.CanDecide && p.Status != proposals.StatusWithdrawn
+	if v.Rounds, err = s.proposalRounds(c, call, p); err != nil {
+		return nil, err
+	}
+	v.Rounds.CanInvite = v.CanDecide && invitable(call, p, v.Rounds)
 	return v, nil
 }
 
@@ -671,7 +682,7 @@ func (s *Server) apiScreeningExtension(c echo.Context) error {
 func screeningPaths() obj {
 	id := idParam("id")
 	outcome := object(obj{"kind": str(), "passed": boolean(), "reason": str(), "message": obj{"type": "string", "description": "The result in words, in the reader's language"}})
-	row := object(obj{"id": strf("uuid"), "title": str(), "language": str(), "organisation": str(), "country": str(),
+	row := object(obj{"id": strf("uuid"), "title": str(), "round": obj{"type": "integer", "description": "1: concept note (or the only round), 2: full proposal"}, "language": str(), "organisation": str(), "country": str(),
 		"organisation_type": str(), "requested_minor": integer(), "requested": obj{"type": "string", "description": "Formatted, e.g. USD 25,000.00"},
 		"status": str(), "submitted_at": strf("date-time"), "updated_at": strf("date-time"),
 		"deadline": obj{"type": "string", "format": "date-time", "description": "The proposal's own deadline: the call's closing time plus grace, or a later individual extension"},
