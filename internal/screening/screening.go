@@ -107,7 +107,9 @@ func (s *Service) Queue(ctx context.Context, callID, filter string) ([]Entry, er
 	switch filter {
 	case FilterAll, FilterAutoFailed:
 	case FilterReplied:
-		q = q.Where("screening = ? AND id IN (SELECT proposal_id FROM screening_replies)", proposals.ScreeningPending)
+		// Replies to this round's submission: a full proposal is pending
+		// because it is new, whatever its concept note's conversation.
+		q = q.Where("screening = ? AND id IN (SELECT r.proposal_id FROM screening_replies r WHERE r.created_at >= proposals.submitted_at)", proposals.ScreeningPending)
 	default:
 		q = q.Where("screening = ?", filter)
 	}
@@ -176,8 +178,10 @@ func (s *Service) entries(ctx context.Context, callID string, ps []proposals.Pro
 			d = t
 		}
 		e := Entry{Proposal: p, Organisation: orgs[p.OrganisationID], AutoEligible: calls.Eligible(p.Eligibility.V), Deadline: d}
-		// Pending after a decision only happens through a reply.
-		if t, ok := answered[p.ID]; ok && p.Status == proposals.StatusSubmitted && p.Screening == proposals.ScreeningPending {
+		// Pending after a decision only happens through a reply (to this
+		// round's submission: an invited full proposal is pending as new).
+		if t, ok := answered[p.ID]; ok && p.Status == proposals.StatusSubmitted && p.Screening == proposals.ScreeningPending &&
+			p.SubmittedAt != nil && !t.Before(*p.SubmittedAt) {
 			e.RepliedAt = &t
 		}
 		out = append(out, e)
