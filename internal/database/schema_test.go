@@ -20,6 +20,7 @@ import (
 	"facility/internal/database"
 	"facility/internal/mail"
 	"facility/internal/organisations"
+	"facility/internal/screening"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -161,7 +162,8 @@ func TestSchemaAsCodeExpects(t *testing.T) {
 		dbs = append(dbs, pg)
 	}
 	models := []any{&accounts.User{}, &accounts.Session{}, &accounts.APIToken{}, &organisations.Organisation{},
-		&organisations.Member{}, &organisations.Invitation{}, &organisations.Relation{}, &audit.Record{}, &mail.Stored{}}
+		&organisations.Member{}, &organisations.Invitation{}, &organisations.Relation{}, &audit.Record{}, &mail.Stored{},
+		&screening.Reply{}}
 	for _, db := range dbs {
 		s := describe(t, db)
 		for _, m := range models {
