@@ -17,9 +17,11 @@ import (
 	"facility/internal/accounts"
 	"facility/internal/apptest"
 	"facility/internal/audit"
+	"facility/internal/calls"
 	"facility/internal/database"
 	"facility/internal/mail"
 	"facility/internal/organisations"
+	"facility/internal/proposals"
 	"facility/internal/screening"
 )
 
@@ -163,7 +165,7 @@ func TestSchemaAsCodeExpects(t *testing.T) {
 	}
 	models := []any{&accounts.User{}, &accounts.Session{}, &accounts.APIToken{}, &organisations.Organisation{},
 		&organisations.Member{}, &organisations.Invitation{}, &organisations.Relation{}, &audit.Record{}, &mail.Stored{},
-		&screening.Reply{}}
+		&screening.Reply{}, &calls.Call{}, &proposals.Proposal{}, &proposals.Round{}}
 	for _, db := range dbs {
 		s := describe(t, db)
 		for _, m := range models {
