@@ -407,6 +407,13 @@ func (s *Service) queueMail(tx *gorm.DB, c *calls.Call, p *proposals.Proposal, d
 	if decision == Eligible && reason != "" {
 		body = s.text.Translate(lang, "screening_mail_eligible_note_body", data)
 	}
+	if decision == Eligible && c.TwoRound && p.Round == calls.RoundConceptNote {
+		// An eligible concept note waits for an invitation, not for evaluation.
+		body = s.text.Translate(lang, "screening_mail_eligible_concept_body", data)
+		if reason != "" {
+			body = s.text.Translate(lang, "screening_mail_eligible_concept_note_body", data)
+		}
+	}
 	return mail.Queue(tx, mail.Message{To: u.Email, Kind: "screening_" + decision,
 		Subject: s.text.Translate(lang, "screening_mail_"+decision+"_subject", data), Body: body})
 }
