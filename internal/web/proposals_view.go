@@ -348,6 +348,9 @@ func (s *Server) proposalLabel(l string, call *calls.Call, field string) string 
 	if s.Text.Has("proposal_field_" + field) {
 		return s.Text.Translate(l, "proposal_field_"+field, nil)
 	}
+	if !s.Text.Has("field_" + field) {
+		return field // an unknown JSON field, named as sent
+	}
 	return s.Text.Translate(l, "field_"+field, nil)
 }
 

@@ -116,7 +116,11 @@ type fieldProblem struct {
 
 // fieldMessage renders "Field: problem" in the reader's language.
 func fieldMessage(text *i18n.Catalogue, lang string, e validate.FieldError) string {
-	label := text.Translate(lang, "field_"+e.Field, nil)
+	// A field without a label (an unknown JSON field) is named as sent.
+	label := e.Field
+	if text.Has("field_" + e.Field) {
+		label = text.Translate(lang, "field_"+e.Field, nil)
+	}
 	return text.Translate(lang, "error_"+e.Code, mergeParams(e.Params, "Field", label))
 }
 
