@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	gcblob "gocloud.dev/blob"
 
 	"facility/internal/accounts"
 	"facility/internal/app"
@@ -94,6 +95,19 @@ func New(t testing.TB) *Env {
 // NewWithConfig starts an application with cfg.
 func NewWithConfig(t testing.TB, cfg *config.Config) *Env {
 	t.Helper()
+	return NewWithOptions(t, cfg, Options{})
+}
+
+// Options change how the application is built.
+type Options struct {
+	// WrapBlobs, if set, replaces the file store's bucket before anything
+	// uses it (tests wrap it to inject storage faults, see blobtest).
+	WrapBlobs func(*gcblob.Bucket) *gcblob.Bucket
+}
+
+// NewWithOptions starts an application with cfg, changed as o says.
+func NewWithOptions(t testing.TB, cfg *config.Config, o Options) *Env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := database.Open(ctx, cfg.DatabaseURL, filepath.Join(cfg.DataDir, "facility.db"), database.Options{MaxOpenConns: cfg.DatabaseMaxConns})
@@ -106,6 +120,10 @@ func NewWithConfig(t testing.TB, cfg *config.Config) *Env {
 	a, err := app.New(ctx, cfg, db, log, "test")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.WrapBlobs != nil {
+		// The store is shared by pointer, so every user sees the new bucket.
+		a.Blobs.Bucket = o.WrapBlobs(a.Blobs.Bucket)
 	}
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)

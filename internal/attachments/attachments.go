@@ -47,8 +47,11 @@ var (
 	ErrNotFound = errors.New("attachment not found")
 	// ErrBusy: every upload slot of this instance is taken; try again soon.
 	ErrBusy = errors.New("too many uploads in progress")
-	// ErrNoSpace: the store is full; nothing was kept.
+	// ErrNoSpace: the store is full (disk or quota); nothing was kept.
 	ErrNoSpace = errors.New("the file store is full")
+	// ErrStoreUnavailable: the store failed in a way likely to pass (a
+	// timeout, unreachable, busy); nothing was kept, try again later.
+	ErrStoreUnavailable = errors.New("the file store is unavailable")
 )
 
 // TooLargeError says a file went over a limit; nothing was kept.
@@ -322,6 +325,10 @@ func (u *Upload) Store(ctx context.Context, actor audit.Actor, filename string, 
 		return nil, fileError("file_content_mismatch", map[string]any{"Ext": ext})
 	}
 	if err := w.Close(); err != nil {
+		// A store that fails only when the file is finished (a full
+		// network file system, an S3 upload refused at the end) should have
+		// kept nothing; make sure.
+		s.deleteBlob(key)
 		return nil, storeError("finish blob", err)
 	}
 
@@ -365,9 +372,14 @@ func (u *Upload) Store(ctx context.Context, actor audit.Actor, filename string, 
 	return a, nil
 }
 
+// storeError tells a full store and a passing failure from other faults;
+// the store's own error stays in the chain for the log.
 func storeError(what string, err error) error {
-	if blob.IsNoSpace(err) {
-		return fmt.Errorf("%s: %w (%v)", what, ErrNoSpace, err)
+	switch {
+	case blob.IsNoSpace(err):
+		return fmt.Errorf("%s: %w: %w", what, ErrNoSpace, err)
+	case blob.IsTransient(err):
+		return fmt.Errorf("%s: %w: %w", what, ErrStoreUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -33,7 +33,10 @@ type fixture struct {
 // setup: a published call whose "plan" question takes PDFs or Word files
 // of at most 1 MB, and a draft answering it.
 func setup(t *testing.T) fixture {
-	env := apptest.New(t)
+	return setupOn(t, apptest.New(t))
+}
+
+func setupOn(t *testing.T, env *apptest.Env) fixture {
 	in := apptest.CallInput(-time.Hour, 24*time.Hour)
 	qs := in.Form.Sections[0].Questions
 	qs[len(qs)-1].FileTypes, qs[len(qs)-1].MaxFileMB = []string{"pdf", "docx", "txt"}, 1

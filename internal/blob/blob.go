@@ -8,8 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"syscall"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -79,14 +83,65 @@ func (s *Store) WriterOptions(contentType string) *blob.WriterOptions {
 // IsNotFound reports whether err says a blob does not exist.
 func IsNotFound(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }
 
-// IsNoSpace reports whether err says the store is full (the disk, or a quota).
+// IsNoSpace reports whether err says the store is full: the disk or a
+// quota of a file store (ENOSPC, EDQUOT), or an S3-compatible service
+// that says it is out of space or over its quota (MinIO answers 507
+// XMinioStorageFull). gocloud's ResourceExhausted counts too.
 func IsNoSpace(err error) bool {
 	if err == nil {
 		return false
 	}
-	if gcerrors.Code(err) == gcerrors.ResourceExhausted {
+	if gcerrors.Code(err) == gcerrors.ResourceExhausted || errors.Is(err, syscall.ENOSPC) || isQuotaErrno(err) {
 		return true
 	}
-	m := err.Error()
+	if code, status := apiError(err); status == http.StatusInsufficientStorage || slices.Contains(noSpaceCodes, code) {
+		return true
+	}
+	// Some layers (FUSE, network file systems behind a driver) flatten the
+	// errno into text.
+	m := strings.ToLower(err.Error())
 	return strings.Contains(m, "no space left on device") || strings.Contains(m, "disk quota exceeded")
+}
+
+// noSpaceCodes are S3 error codes meaning "out of space" (MinIO, Ceph).
+var noSpaceCodes = []string{"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded", "InsufficientStorage"}
+
+// transientCodes are S3 error codes worth retrying a little later.
+var transientCodes = []string{"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "XMinioServerNotInitialized"}
+
+// IsTransient reports whether err is a failure of the store likely to pass
+// by itself (a timeout, a store unreachable, busy or restarting), so the
+// request is worth retrying later rather than reported as a fault.
+func IsTransient(err error) bool {
+	if err == nil || IsNoSpace(err) {
+		return false
+	}
+	if gcerrors.Code(err) == gcerrors.DeadlineExceeded {
+		return true
+	}
+	if code, status := apiError(err); slices.Contains(transientCodes, code) ||
+		status == http.StatusInternalServerError || status == http.StatusBadGateway ||
+		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.As(err, new(*net.OpError)) || errors.Is(err, context.DeadlineExceeded) || isTransientErrno(err)
+}
+
+// apiError digs out the error code and HTTP status an S3-compatible
+// service answered with, if err carries them (smithy.APIError and the
+// SDK's response error have these methods).
+func apiError(err error) (code string, status int) {
+	var ae interface{ ErrorCode() string }
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	var he interface{ HTTPStatusCode() int }
+	if errors.As(err, &he) {
+		status = he.HTTPStatusCode()
+	}
+	return code, status
 }

@@ -347,9 +347,15 @@ func (s *Server) uploadFailed(c echo.Context, p *proposals.Proposal, question st
 		c.Response().Header().Set("Retry-After", uploadRetryAfter)
 		return s.uploadRefused(c, http.StatusServiceUnavailable, "upload_busy")
 	case errors.Is(err, attachments.ErrNoSpace):
-		s.Log.Error("file store full: upload refused", "request_id", requestID(c), "error", err.Error())
-		c.Response().Header().Set("Retry-After", "60")
-		return s.uploadRefused(c, http.StatusInsufficientStorage, "upload_no_space")
+		s.uploadMetrics.full.Inc()
+		s.Log.Error("file store full: upload refused", "request_id", requestID(c), "proposal_id", p.ID, "error", err.Error())
+		c.Response().Header().Set("Retry-After", noSpaceRetryAfter)
+		return s.storageRefused(c, p, question, http.StatusInsufficientStorage, "upload_no_space")
+	case errors.Is(err, attachments.ErrStoreUnavailable):
+		s.uploadMetrics.unavailable.Inc()
+		s.Log.Error("file store unavailable: upload failed", "request_id", requestID(c), "proposal_id", p.ID, "error", err.Error())
+		c.Response().Header().Set("Retry-After", unavailableRetryAfter)
+		return s.storageRefused(c, p, question, http.StatusServiceUnavailable, "upload_store_unavailable")
 	case errors.As(err, &mbe):
 		status = http.StatusRequestEntityTooLarge
 		fe = validate.Errors{{Field: "file", Code: "file_too_large", Params: map[string]any{"MB": mbe.Limit >> 20}}}
@@ -513,7 +519,8 @@ func attachmentPaths() obj {
 	upload := op("attachments", "Upload a file for a file question of a draft (needs edit rights). multipart/form-data with the "+
 		"file in the field \"file\". The extension must be one the question allows and agree with the content; limits: the "+
 		"question's max_file_mb per file and 100 MB per proposal. 413 when too large (nothing is kept), 503 with Retry-After "+
-		"when too many uploads are in progress, 507 when the file store is full.", nil, "201", att)
+		"when too many uploads are in progress (upload_busy) or the file store is not responding (upload_store_unavailable), "+
+		"507 with Retry-After when the file store is full (upload_no_space); nothing is kept then and earlier files are intact.", nil, "201", att)
 	upload["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": object(
 		obj{"file": obj{"type": "string", "format": "binary"}}, "file")}}}
 	download := op("attachments", "Download a file (Content-Disposition: attachment, with the stored content type)", nil, "200", nil)

@@ -34,7 +34,11 @@ type filesDesk struct {
 
 func newFilesDesk(t *testing.T, maxMB int) filesDesk {
 	t.Helper()
-	env := apptest.New(t)
+	return newFilesDeskOn(t, apptest.New(t), maxMB)
+}
+
+func newFilesDeskOn(t *testing.T, env *apptest.Env, maxMB int) filesDesk {
+	t.Helper()
 	in := apptest.CallInput(-time.Hour, 24*time.Hour)
 	qs := in.Form.Sections[0].Questions
 	qs[len(qs)-1].FileTypes, qs[len(qs)-1].MaxFileMB = []string{"pdf", "docx"}, maxMB

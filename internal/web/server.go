@@ -50,8 +50,9 @@ type Deps struct {
 // Server is the HTTP application.
 type Server struct {
 	Deps
-	echo      *echo.Echo
-	templates map[string]*template.Template
+	echo          *echo.Echo
+	templates     map[string]*template.Template
+	uploadMetrics *uploadMetrics
 }
 
 // Cookie names. The __Host- prefix makes browsers refuse them unless Secure,
@@ -81,6 +82,7 @@ func New(d Deps) (*Server, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
+	s.uploadMetrics = newUploadMetrics(reg)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(s.recoverPanics)
 	e.Use(s.logRequests)

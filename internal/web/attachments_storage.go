@@ -1,0 +1,54 @@
+package web
+
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"facility/internal/proposals"
+	"facility/internal/validate"
+)
+
+// uploadMetrics count uploads the file store could not take, for alerts
+// (deployments/runbooks/incidents.md, "Disk full").
+type uploadMetrics struct {
+	full        prometheus.Counter
+	unavailable prometheus.Counter
+}
+
+func newUploadMetrics(reg prometheus.Registerer) *uploadMetrics {
+	m := &uploadMetrics{
+		full: prometheus.NewCounter(prometheus.CounterOpts{Name: "facility_upload_storage_full_total",
+			Help: "Uploads refused because the file store is full (disk, quota or S3 service out of space)."}),
+		unavailable: prometheus.NewCounter(prometheus.CounterOpts{Name: "facility_upload_storage_unavailable_total",
+			Help: "Uploads that failed because the file store was unavailable for a while (timeout, unreachable, busy)."}),
+	}
+	reg.MustRegister(m.full, m.unavailable)
+	return m
+}
+
+// storageRefused answers an upload the file store could not take: the
+// files page again, with the existing files and the reason on the file
+// field, or the API's error with its own code. Nothing was kept.
+func (s *Server) storageRefused(c echo.Context, p *proposals.Proposal, question string, status int, code string) error {
+	fe := validate.Errors{{Field: "file", Code: code}}
+	if isAPI(c) {
+		l := lang(c)
+		body := apiError{Error: apiErrorBody{Code: code, Message: s.Text.Translate(l, "status_"+code, nil), RequestID: requestID(c),
+			Fields: []fieldProblem{{Field: "file", Code: code, Message: fieldMessage(s.Text, l, fe[0])}}}}
+		return c.JSON(status, body)
+	}
+	v, err := s.attachmentsData(c, p, proposals.RightEdit, question)
+	if err != nil {
+		return err
+	}
+	pg := s.newPage(c, s.Text.Translate(lang(c), "attachments_title", nil), v)
+	pg.Errors = fe
+	return s.render(c, status, "attachment_list", pg)
+}
+
+// Retry-After for uploads the file store refused: space must be freed by
+// someone, or the store come back.
+const (
+	noSpaceRetryAfter     = "60"
+	unavailableRetryAfter = "30"
+)
