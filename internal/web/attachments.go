@@ -258,6 +258,7 @@ func (s *Server) uploadAttachment(c echo.Context) error {
 			}
 			a, err := up.Store(ctx, actor(c), part.FileName(), part, progress)
 			if err != nil {
+				drainAfterStoreFailure(r, err, progress)
 				return s.uploadFailed(c, p, question, err)
 			}
 			if isAPI(c) {

@@ -1,9 +1,13 @@
 package web
 
 import (
+	"errors"
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"facility/internal/attachments"
 	"facility/internal/proposals"
 	"facility/internal/validate"
 )
@@ -52,3 +56,25 @@ const (
 	noSpaceRetryAfter     = "60"
 	unavailableRetryAfter = "30"
 )
+
+// drainAfterStoreFailure reads and discards the rest of an upload the
+// file store could not take. A client still sending its file when the
+// answer comes and the connection closes gets a reset instead of the 507
+// or 503 and its message (seen with a 5 MB file on a full disk); reading
+// on costs bandwidth only, and stops at the upload request limit
+// (limitBody) and the upload deadlines (extendDeadlines).
+func drainAfterStoreFailure(r *http.Request, err error, progress func()) {
+	if !errors.Is(err, attachments.ErrNoSpace) && !errors.Is(err, attachments.ErrStoreUnavailable) {
+		return
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			progress()
+		}
+		if err != nil {
+			return
+		}
+	}
+}

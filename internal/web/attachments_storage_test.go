@@ -88,6 +88,11 @@ func TestFullFileStoreAnswers507AndRecovers(t *testing.T) {
 		len(apiErr.Error.Fields) != 1 || apiErr.Error.Fields[0].Field != "file" {
 		t.Fatalf("API: %d %s", res.StatusCode, res.Body)
 	}
+	// The rest of the file was read (and dropped): a client still sending
+	// would otherwise get a reset connection instead of the answer.
+	if body.Len() != 0 {
+		t.Errorf("%d bytes of the upload left unread", body.Len())
+	}
 	// Full when the file is finished (a network file system, S3 at the end).
 	fault.Heal()
 	fault.FailClose(syscall.ENOSPC)
