@@ -33,6 +33,9 @@ type Entry struct {
 	ObjectID   string
 	Domain     string // authorisation domain the action belongs to, if any
 	Details    map[string]any
+	// At is the database clock, for a caller that has read it in this
+	// transaction already; zero reads it here.
+	At time.Time
 }
 
 // Record is a stored entry with its place in the chain.
@@ -69,9 +72,11 @@ func Append(tx *gorm.DB, a Actor, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("read audit chain head: %w", err)
 	}
-	at, err := database.Now(tx)
-	if err != nil {
-		return err
+	at := e.At
+	if at.IsZero() {
+		if at, err = database.Now(tx); err != nil {
+			return err
+		}
 	}
 	details := "{}"
 	if len(e.Details) > 0 {
