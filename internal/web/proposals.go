@@ -51,11 +51,7 @@ func (s *Server) proposalFor(c echo.Context, need string) (*proposals.Proposal, 
 	}
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	rights, err := s.Proposals.Rights(ctx, v.User.ID, id)
-	if err != nil {
-		return nil, "", err
-	}
-	p, err := s.Proposals.Get(ctx, id)
+	p, rights, err := s.Proposals.ForPerson(ctx, v.User.ID, id)
 	if err != nil && !errors.Is(err, proposals.ErrNotFound) {
 		return nil, "", err
 	}
