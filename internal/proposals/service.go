@@ -140,6 +140,32 @@ func get(tx *gorm.DB, id string, lock bool) (*Proposal, error) {
 	return &p, nil
 }
 
+// lockWithClock locks a proposal for the transaction (PostgreSQL; SQLite
+// has one writer at a time) and reads the database clock in the same
+// statement: on PostgreSQL the clock is the transaction's start, the same
+// value database.Now would give.
+func lockWithClock(tx *gorm.DB, id string) (*Proposal, time.Time, error) {
+	if !database.ValidID(id) {
+		return nil, time.Time{}, ErrNotFound
+	}
+	lock := ""
+	if tx.Dialector.Name() == database.Postgres {
+		lock = " FOR UPDATE"
+	}
+	var row struct {
+		Proposal Proposal `gorm:"embedded"`
+		DBNow    database.Clock
+	}
+	res := tx.Raw("SELECT *, "+database.ClockColumn(tx)+" AS db_now FROM proposals WHERE id = ?"+lock, id).Scan(&row)
+	if res.Error != nil {
+		return nil, time.Time{}, fmt.Errorf("read proposal: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, time.Time{}, ErrNotFound
+	}
+	return &row.Proposal, row.DBNow.At, nil
+}
+
 // Get returns a proposal; the caller has checked access.
 func (s *Service) Get(ctx context.Context, id string) (*Proposal, error) {
 	return get(s.db.WithContext(ctx), id, false)
@@ -407,7 +433,7 @@ func (s *Service) SubmitIn(tx *gorm.DB, actor audit.Actor, id string, locale str
 	if missing := missing(c, p, files, s.calls.WithTx(tx).Countries(ctx)); len(missing) > 0 {
 		return nil, nil, missing
 	}
-	facts, err := orgFacts(tx, p, now)
+	facts, who, err := orgFacts(tx, p, actor.UserID, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -427,13 +453,9 @@ func (s *Service) SubmitIn(tx *gorm.DB, actor audit.Actor, id string, locale str
 	if res.RowsAffected == 0 {
 		return nil, nil, ErrWrongStatus
 	}
-	var submitter struct{ Email, Name string }
-	if err := tx.Table("users").Select("email, name").Where("id = ?", actor.UserID).Take(&submitter).Error; err != nil {
-		return nil, nil, fmt.Errorf("read submitter: %w", err)
-	}
-	data := map[string]any{"Name": submitter.Name, "Title": p.Title, "Call": c.Title.V.In(locale, c.Languages.V), "Receipt": p.ReceiptNumber,
+	data := map[string]any{"Name": who.Name, "Title": p.Title, "Call": c.Title.V.In(locale, c.Languages.V), "Receipt": p.ReceiptNumber,
 		"Time": now.Format("2006-01-02 15:04:05 UTC"), "Hash": hash, "Link": s.publicURL + "/proposals/" + p.ID + "/receipt"}
-	mailID, err := mail.Queue(tx, mail.Message{To: submitter.Email, Kind: "proposal_receipt", At: now,
+	mailID, err := mail.Queue(tx, mail.Message{To: who.Email, Kind: "proposal_receipt", At: now,
 		Subject: s.text.Translate(locale, "mail_receipt_subject", data),
 		Body:    s.text.Translate(locale, "mail_receipt_body", data)})
 	if err != nil {
@@ -449,18 +471,27 @@ func (s *Service) SubmitIn(tx *gorm.DB, actor audit.Actor, id string, locale str
 	return p, func() { s.mailQueued(context.WithoutCancel(ctx), mailID) }, nil
 }
 
-func orgFacts(tx *gorm.DB, p *Proposal, now time.Time) (calls.Facts, error) {
+// submitter is who submits, for the receipt e-mail.
+type submitter struct{ Email, Name string }
+
+// orgFacts reads what the eligibility rules look at, and the submitter, in
+// one statement.
+func orgFacts(tx *gorm.DB, p *Proposal, userID string, now time.Time) (calls.Facts, submitter, error) {
 	var o struct {
 		TypeCode, CountryIso2, IloRegion string
 		YearFounded                      int
+		Email, Name                      string
 	}
-	err := tx.Raw(`SELECT o.type_code, o.country_iso2, c.ilo_region, o.year_founded FROM organisations o
-		JOIN countries c ON c.iso2 = o.country_iso2 WHERE o.id = ?`, p.OrganisationID).Scan(&o).Error
-	if err != nil {
-		return calls.Facts{}, fmt.Errorf("read organisation: %w", err)
+	res := tx.Raw(`SELECT o.type_code, o.country_iso2, c.ilo_region, o.year_founded, u.email, u.name FROM organisations o
+		JOIN countries c ON c.iso2 = o.country_iso2 JOIN users u ON u.id = ? WHERE o.id = ?`, userID, p.OrganisationID).Scan(&o)
+	if res.Error != nil {
+		return calls.Facts{}, submitter{}, fmt.Errorf("read organisation and submitter: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return calls.Facts{}, submitter{}, fmt.Errorf("read organisation and submitter: none for %s", p.OrganisationID)
 	}
 	return calls.Facts{OrgType: o.TypeCode, Country: o.CountryIso2, Region: o.IloRegion, YearFounded: o.YearFounded,
-		Year: now.Year(), Requested: p.RequestedMinor, Answers: p.Answers.V}, nil
+		Year: now.Year(), Requested: p.RequestedMinor, Answers: p.Answers.V}, submitter{Email: o.Email, Name: o.Name}, nil
 }
 
 // file is what a submission needs to know of a stored attachment.
@@ -497,7 +528,7 @@ func contentHash(p *Proposal, files []file) (string, error) {
 // beforeDeadline locks a proposal in status and checks, on the database
 // clock, that its deadline (with grace and any extension) has not passed.
 func (s *Service) beforeDeadline(ctx context.Context, tx *gorm.DB, id, status string) (*Proposal, *calls.Call, time.Time, error) {
-	p, err := get(tx, id, true)
+	p, now, err := lockWithClock(tx, id)
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
@@ -505,10 +536,6 @@ func (s *Service) beforeDeadline(ctx context.Context, tx *gorm.DB, id, status st
 		return nil, nil, time.Time{}, ErrWrongStatus
 	}
 	c, err := s.calls.WithTx(tx).Get(ctx, p.CallID)
-	if err != nil {
-		return nil, nil, time.Time{}, err
-	}
-	now, err := database.Now(tx)
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
