@@ -48,7 +48,7 @@ func benchSpike(ctx context.Context, args []string) (map[string]any, error) {
 	fs := flag.NewFlagSet("spike", flag.ContinueOnError)
 	n := fs.Int("n", 1000, "applicants submitting in the window")
 	window := fs.Duration("window", 60*time.Second, "submission window")
-	saturation := fs.Int("saturation", 600, "extra drafts submitted as fast as possible to measure throughput")
+	saturation := fs.Int("saturation", 3000, "extra drafts submitted as fast as possible to measure throughput (enough for a few seconds at full speed)")
 	workers := fs.Int("concurrency", 32, "clients at saturation")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -177,35 +177,11 @@ func (s *Service) newSession(tx *gorm.DB, userID string, mfaPassed bool, ip, ua 
 // session is dead once revoked, past its absolute lifetime, idle too long,
 // or when its user is disabled.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*Session, *User, error) {
-	if secret == "" || len(secret) > 100 {
-		return nil, nil, ErrNoSession
-	}
-	db := s.db.WithContext(ctx)
-	var se Session
-	err := db.Where("token_hash = ? AND revoked_at IS NULL", token.Hash(secret)).Take(&se).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil, ErrNoSession
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("read session: %w", err)
-	}
-	now, err := database.Now(db)
+	id, err := s.IdentifySession(ctx, secret)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) >= s.set.IdleTimeout {
-		return nil, nil, ErrNoSession
-	}
-	u, err := userByID(db, se.UserID)
-	if err != nil || u.DisabledAt != nil {
-		return nil, nil, ErrNoSession
-	}
-	if now.Sub(se.LastSeenAt) >= touchEvery {
-		if err := db.Model(&Session{}).Where("id = ?", se.ID).Update("last_seen_at", now).Error; err != nil {
-			return nil, nil, fmt.Errorf("touch session: %w", err)
-		}
-	}
-	return &se, u, nil
+	return id.Session, id.User, nil
 }
 
 // Logout ends the session of this token.

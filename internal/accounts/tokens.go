@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,33 +81,9 @@ func (s *Service) RevokeAPIToken(ctx context.Context, actor audit.Actor, id stri
 // as having passed the second factor: they can only be created from a
 // session that did.
 func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (*User, error) {
-	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 100 {
-		return nil, ErrNoSession
-	}
-	db := s.db.WithContext(ctx)
-	var t APIToken
-	err := db.Where("token_hash = ? AND revoked_at IS NULL", token.Hash(secret)).Take(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNoSession
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read API token: %w", err)
-	}
-	now, err := database.Now(db)
+	id, err := s.IdentifyAPIToken(ctx, secret)
 	if err != nil {
 		return nil, err
 	}
-	if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
-		return nil, ErrNoSession
-	}
-	u, err := userByID(db, t.UserID)
-	if err != nil || u.DisabledAt != nil {
-		return nil, ErrNoSession
-	}
-	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchEvery {
-		if err := db.Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now).Error; err != nil {
-			return nil, fmt.Errorf("touch API token: %w", err)
-		}
-	}
-	return u, nil
+	return id.User, nil
 }

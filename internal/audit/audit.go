@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -33,11 +35,16 @@ type Entry struct {
 	ObjectID   string
 	Domain     string // authorisation domain the action belongs to, if any
 	Details    map[string]any
+	// At is the database clock, for a caller that has read it in this
+	// transaction already; zero reads it here.
+	At time.Time
 }
 
-// Record is a stored entry with its place in the chain.
+// Record is a stored entry with its place in the log and in its chain.
 type Record struct {
 	Seq        int64     `gorm:"column:seq;primaryKey" json:"seq"`
+	Chain      int       `gorm:"column:chain" json:"chain"`
+	ChainSeq   int64     `gorm:"column:chain_seq" json:"chain_seq"`
 	ID         string    `gorm:"column:id" json:"id"`
 	At         time.Time `gorm:"column:at" json:"at"`
 	ActorID    string    `gorm:"column:actor_id" json:"actor_id"`
@@ -55,23 +62,48 @@ type Record struct {
 // TableName maps Record to its table.
 func (Record) TableName() string { return "audit_log" }
 
+// Chains is how many hash chains the log has on PostgreSQL. Records of
+// applicants' organisations (the busy, concurrent writers: drafts saved and
+// proposals submitted at a deadline) are spread over chains 1 to Chains-1
+// by organisation; everything else is chain 0. SQLite has one writer at a
+// time and keeps everything in chain 0.
+const Chains = 16
+
+// chainOf picks the chain an entry's transaction asks for.
+func chainOf(domain string) int {
+	org, ok := strings.CutPrefix(domain, "org:")
+	if !ok || org == "" {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(org))
+	return 1 + int(h.Sum32()%(Chains-1))
+}
+
 // Append writes an entry inside tx, which must be the transaction of the
 // change being recorded.
 func Append(tx *gorm.DB, a Actor, e Entry) error {
-	if tx.Dialector.Name() == "postgres" {
-		// The chain needs one writer at a time; the lock ends with the transaction.
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(7460021)").Error; err != nil {
-			return fmt.Errorf("audit lock: %w", err)
-		}
+	var head struct {
+		Chain    int
+		ChainSeq int64
+		Hash     string
+		Seq      int64
 	}
-	var last Record
-	err := tx.Select("seq", "hash").Order("seq DESC").Limit(1).Find(&last).Error
-	if err != nil {
+	if tx.Dialector.Name() == "postgres" {
+		// Locks the chain until the transaction ends (migration 00008).
+		if err := tx.Raw("SELECT chain, chain_seq, hash FROM audit_chain_head(?)", chainOf(e.Domain)).Scan(&head).Error; err != nil {
+			return fmt.Errorf("lock audit chain: %w", err)
+		}
+	} else if err := tx.Model(&Record{}).Select("chain, chain_seq, hash, seq").Where("chain = 0").
+		Order("chain_seq DESC").Limit(1).Scan(&head).Error; err != nil {
 		return fmt.Errorf("read audit chain head: %w", err)
 	}
-	at, err := database.Now(tx)
-	if err != nil {
-		return err
+	at := e.At
+	if at.IsZero() {
+		var err error
+		if at, err = database.Now(tx); err != nil {
+			return err
+		}
 	}
 	details := "{}"
 	if len(e.Details) > 0 {
@@ -82,7 +114,8 @@ func Append(tx *gorm.DB, a Actor, e Entry) error {
 		details = string(b)
 	}
 	r := Record{
-		Seq:        last.Seq + 1,
+		Chain:      head.Chain,
+		ChainSeq:   head.ChainSeq + 1,
 		ID:         database.NewID(),
 		At:         at.Truncate(time.Microsecond),
 		ActorID:    a.UserID,
@@ -93,7 +126,11 @@ func Append(tx *gorm.DB, a Actor, e Entry) error {
 		IP:         a.IP,
 		RequestID:  a.RequestID,
 		Details:    details,
-		PrevHash:   last.Hash,
+		PrevHash:   head.Hash,
+	}
+	if tx.Dialector.Name() != "postgres" {
+		// PostgreSQL numbers records from a sequence (the column's default).
+		r.Seq = head.Seq + 1
 	}
 	r.Hash = r.computeHash()
 	if err := tx.Create(&r).Error; err != nil {
@@ -110,8 +147,14 @@ func Write(ctx context.Context, db *gorm.DB, a Actor, e Entry) error {
 
 func (r *Record) computeHash() string {
 	h := sha256.New()
+	// A record's position: its number in chain 0 (so records from before
+	// the log had several chains keep their hashes), chain/number elsewhere.
+	pos := strconv.FormatInt(r.ChainSeq, 10)
+	if r.Chain != 0 {
+		pos = strconv.Itoa(r.Chain) + "/" + pos
+	}
 	for _, f := range []string{
-		strconv.FormatInt(r.Seq, 10), r.ID, r.At.UTC().Format(time.RFC3339Nano), r.ActorID, r.Action,
+		pos, r.ID, r.At.UTC().Format(time.RFC3339Nano), r.ActorID, r.Action,
 		r.ObjectType, r.ObjectID, r.Domain, r.IP, r.RequestID, r.Details, r.PrevHash,
 	} {
 		// Length-prefixing keeps "ab"+"c" and "a"+"bc" apart.
@@ -120,37 +163,61 @@ func (r *Record) computeHash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// Kinds of problem Verify finds.
+const (
+	ProblemEdited  = "edited"
+	ProblemLink    = "link"
+	ProblemMissing = "missing"
+)
+
 // Problem is one place where the stored chain does not hold.
 type Problem struct {
 	Seq    int64
+	Kind   string
 	Reason string
 }
 
-// Verify walks the whole chain and reports every record whose content, order
+// Verify walks every chain and reports every record whose content, place
 // or link does not match what was written.
 func Verify(ctx context.Context, db *gorm.DB) (checked int64, problems []Problem, err error) {
-	prev := Record{}
-	var batch []Record
-	res := db.WithContext(ctx).Order("seq").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
-		for i := range batch {
-			r := &batch[i]
-			checked++
-			if r.Seq != prev.Seq+1 {
-				problems = append(problems, Problem{r.Seq, fmt.Sprintf("records %d to %d are missing", prev.Seq+1, r.Seq-1)})
-			}
-			if r.PrevHash != prev.Hash {
-				problems = append(problems, Problem{r.Seq, "link to the previous record is broken"})
-			}
-			if r.computeHash() != r.Hash {
-				problems = append(problems, Problem{r.Seq, "content differs from what was recorded"})
-			}
-			prev = *r
-		}
-		return nil
-	})
-	if res.Error != nil {
-		return checked, problems, fmt.Errorf("read audit log: %w", res.Error)
+	db = db.WithContext(ctx)
+	var chains []int
+	if err := db.Model(&Record{}).Distinct().Order("chain").Pluck("chain", &chains).Error; err != nil {
+		return 0, nil, fmt.Errorf("read audit chains: %w", err)
 	}
+	for _, chain := range chains {
+		prev := Record{Chain: chain}
+		for {
+			var batch []Record
+			if err := db.Where("chain = ? AND chain_seq > ?", chain, prev.ChainSeq).Order("chain_seq").Limit(1000).
+				Find(&batch).Error; err != nil {
+				return checked, problems, fmt.Errorf("read audit log: %w", err)
+			}
+			for i := range batch {
+				r := &batch[i]
+				checked++
+				if r.ChainSeq != prev.ChainSeq+1 {
+					reason := fmt.Sprintf("records %d to %d are missing", prev.ChainSeq+1, r.ChainSeq-1)
+					if chain != 0 {
+						reason = fmt.Sprintf("records %d to %d of chain %d are missing", prev.ChainSeq+1, r.ChainSeq-1, chain)
+					}
+					problems = append(problems, Problem{r.Seq, ProblemMissing, reason})
+				}
+				if r.PrevHash != prev.Hash {
+					problems = append(problems, Problem{r.Seq, ProblemLink, "link to the previous record is broken"})
+				}
+				if r.computeHash() != r.Hash {
+					problems = append(problems, Problem{r.Seq, ProblemEdited, "content differs from what was recorded"})
+				}
+				prev = *r
+			}
+			if len(batch) < 1000 {
+				break
+			}
+		}
+	}
+	// Shown in the log's order, whatever chain each is in.
+	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Seq < problems[j].Seq })
 	return checked, problems, nil
 }
 

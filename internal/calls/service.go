@@ -93,7 +93,12 @@ func (s *Service) codes(ctx context.Context, table, key string) map[string]bool 
 
 // Countries returns the valid country codes (for answer checks).
 func (s *Service) Countries(ctx context.Context) map[string]bool {
-	return s.codes(ctx, "countries", "iso2")
+	s.countries.mu.Lock()
+	defer s.countries.mu.Unlock()
+	if len(s.countries.codes) == 0 {
+		s.countries.codes = s.codes(ctx, "countries", "iso2")
+	}
+	return s.countries.codes
 }
 
 // Check validates a design and returns it resolved: times in UTC.

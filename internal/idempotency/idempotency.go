@@ -2,9 +2,9 @@
 // with it, and every repetition of the same request with the same key gets
 // the first one's response instead of doing the work again (double clicks,
 // retries after a lost connection). It follows the IETF draft
-// "The Idempotency-Key HTTP Header Field": a repetition while the first is
-// still running is a conflict, and the same key with a different request is
-// unprocessable.
+// "The Idempotency-Key HTTP Header Field", except that a repetition arriving
+// while the first is still running waits for its answer rather than being
+// refused, and the same key with a different request is unprocessable.
 package idempotency
 
 import (
@@ -16,18 +16,16 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-
-	"facility/internal/database"
 )
 
 // Errors of Do.
 var (
 	// ErrInvalidKey: a key must be 1 to 255 printable ASCII characters.
 	ErrInvalidKey = errors.New("idempotency key must be 1 to 255 printable ASCII characters")
-	// ErrInFlight: the first request with this key has not finished (409).
-	ErrInFlight = errors.New("a request with this idempotency key is still being processed")
 	// ErrMismatch: the key was used for a different request (422).
 	ErrMismatch = errors.New("this idempotency key was used for a different request")
+	// errNotStored rolls back work whose response is a server failure.
+	errNotStored = errors.New("server failure: response not stored")
 )
 
 // Response is what the first request answered, replayed to repetitions.
@@ -35,14 +33,6 @@ type Response struct {
 	Status int
 	Body   []byte
 }
-
-// Abandoned is how long a key may stay in flight before it is taken to be
-// left behind by a process that died mid-request; a retry then runs again.
-// It is longer than any request may last (the server's write timeout).
-const Abandoned = 2 * time.Minute
-
-// inFlight marks a key whose response is not stored yet.
-const inFlight = 0
 
 // ValidKey reports whether key is 1..255 printable ASCII characters.
 func ValidKey(key string) bool {
@@ -67,98 +57,66 @@ func Hash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Do runs fn once per (userID, key). The key is claimed in its own
-// transaction before fn runs, so concurrent repetitions see it at once:
-//   - the first request runs fn; a response below 500 is stored and returned;
+// Do runs fn once per (userID, key), inside the transaction that claims the
+// key and stores the response, so the work and its recorded answer commit
+// or roll back together:
+//   - the first request runs fn; a response below 500 is stored with the
+//     work and returned;
 //   - a repetition with the same requestHash gets the stored response
-//     (replayed = true), or ErrInFlight while the first still runs;
+//     (replayed = true). A repetition that arrives while the first still
+//     runs waits for it (PostgreSQL's unique index, SQLite's write lock)
+//     and then gets its response: no client ever sees "try again later";
 //   - the same key with another requestHash gets ErrMismatch;
-//   - when fn fails (an error, or a 5xx response) the key is released, so a
-//     retry runs fn again.
-func Do(ctx context.Context, db *gorm.DB, userID, key, requestHash string, fn func(context.Context) (Response, error)) (res Response, replayed bool, err error) {
+//   - when fn fails (an error, or a 5xx response) nothing is stored, the
+//     work rolls back, and a retry runs fn again.
+//
+// fn must do its writes through tx.
+func Do(ctx context.Context, db *gorm.DB, userID, key, requestHash string, fn func(tx *gorm.DB) (Response, error)) (res Response, replayed bool, err error) {
 	if !ValidKey(key) {
 		return Response{}, false, ErrInvalidKey
 	}
-	stored, claimed, err := claim(ctx, db, userID, key, requestHash)
-	if err != nil {
-		return Response{}, false, err
-	}
-	if !claimed {
-		return stored, true, nil
-	}
-	res, err = fn(ctx)
-	if err != nil || res.Status >= 500 {
-		// Released with a fresh context: the request's may be cancelled.
-		if rerr := release(context.WithoutCancel(ctx), db, userID, key); rerr != nil {
-			return res, false, errors.Join(err, rerr)
-		}
-		return res, false, err
-	}
-	if err := db.WithContext(context.WithoutCancel(ctx)).Exec(
-		"UPDATE idempotency_keys SET status_code = ?, response = ? WHERE user_id = ? AND key = ?",
-		res.Status, string(res.Body), userID, key).Error; err != nil {
-		return res, false, fmt.Errorf("store idempotent response: %w", err)
-	}
-	return res, false, nil
-}
-
-// claim inserts the key in flight, or reads what it already holds.
-func claim(ctx context.Context, db *gorm.DB, userID, key, requestHash string) (stored Response, claimed bool, err error) {
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		now, err := database.Now(tx)
-		if err != nil {
-			return err
-		}
+		// created_at only dates the key for housekeeping; no decision rests
+		// on it, so the server's clock saves a round trip to the database's.
 		ins := tx.Exec(`INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response, created_at)
-			VALUES (?, ?, ?, ?, '', ?) ON CONFLICT (user_id, key) DO NOTHING`, userID, key, requestHash, inFlight, now)
+			VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (user_id, key) DO NOTHING`, userID, key, requestHash, time.Now().UTC())
 		if ins.Error != nil {
 			return fmt.Errorf("claim idempotency key: %w", ins.Error)
 		}
-		if ins.RowsAffected == 1 {
-			claimed = true
+		if ins.RowsAffected == 0 {
+			var row struct {
+				RequestHash string
+				StatusCode  int
+				Response    string
+			}
+			if err := tx.Raw("SELECT request_hash, status_code, response FROM idempotency_keys WHERE user_id = ? AND key = ?",
+				userID, key).Scan(&row).Error; err != nil {
+				return fmt.Errorf("read idempotency key: %w", err)
+			}
+			if row.RequestHash != requestHash {
+				return ErrMismatch
+			}
+			res, replayed = Response{Status: row.StatusCode, Body: []byte(row.Response)}, true
 			return nil
 		}
-		var row struct {
-			RequestHash string
-			StatusCode  int
-			Response    string
-			CreatedAt   time.Time
+		var err error
+		if res, err = fn(tx); err != nil {
+			return err
 		}
-		if err := tx.Raw("SELECT request_hash, status_code, response, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?",
-			userID, key).Scan(&row).Error; err != nil {
-			return fmt.Errorf("read idempotency key: %w", err)
+		if res.Status >= 500 {
+			return errNotStored
 		}
-		switch {
-		case row.RequestHash == "":
-			// Released between the insert and the read: the caller may retry.
-			return ErrInFlight
-		case row.RequestHash != requestHash:
-			return ErrMismatch
-		case row.StatusCode != inFlight:
-			stored = Response{Status: row.StatusCode, Body: []byte(row.Response)}
-			return nil
-		case now.Sub(row.CreatedAt) > Abandoned:
-			// Left behind by a process that stopped mid-request: take it over.
-			up := tx.Exec("UPDATE idempotency_keys SET created_at = ? WHERE user_id = ? AND key = ? AND status_code = ? AND created_at < ?",
-				now, userID, key, inFlight, now.Add(-Abandoned))
-			if up.Error != nil {
-				return fmt.Errorf("take over idempotency key: %w", up.Error)
-			}
-			if up.RowsAffected == 1 {
-				claimed = true
-				return nil
-			}
-			return ErrInFlight
+		if err := tx.Exec("UPDATE idempotency_keys SET status_code = ?, response = ? WHERE user_id = ? AND key = ?",
+			res.Status, string(res.Body), userID, key).Error; err != nil {
+			return fmt.Errorf("store idempotent response: %w", err)
 		}
-		return ErrInFlight
+		return nil
 	})
-	return stored, claimed, err
-}
-
-func release(ctx context.Context, db *gorm.DB, userID, key string) error {
-	if err := db.WithContext(ctx).Exec("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND status_code = ?",
-		userID, key, inFlight).Error; err != nil {
-		return fmt.Errorf("release idempotency key: %w", err)
+	if errors.Is(err, errNotStored) {
+		return res, false, nil
 	}
-	return nil
+	if err != nil {
+		return Response{}, false, err
+	}
+	return res, replayed, nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"facility/internal/apptest"
 	"facility/internal/idempotency"
 )
@@ -21,7 +23,7 @@ func setup(t *testing.T) (*apptest.Env, string) {
 func TestRepeatGetsTheFirstResponse(t *testing.T) {
 	env, user := setup(t)
 	runs := 0
-	fn := func(context.Context) (idempotency.Response, error) {
+	fn := func(*gorm.DB) (idempotency.Response, error) {
 		runs++
 		return idempotency.Response{Status: 200, Body: []byte(`{"run":` + string(rune('0'+runs)) + `}`)}, nil
 	}
@@ -46,12 +48,12 @@ func TestRepeatGetsTheFirstResponse(t *testing.T) {
 
 func TestSameKeyForAnotherRequestIsRefused(t *testing.T) {
 	env, user := setup(t)
-	ok := func(context.Context) (idempotency.Response, error) { return idempotency.Response{Status: 200}, nil }
+	ok := func(*gorm.DB) (idempotency.Response, error) { return idempotency.Response{Status: 200}, nil }
 	if _, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", idempotency.Hash("a"), ok); err != nil {
 		t.Fatal(err)
 	}
 	ran := false
-	_, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", idempotency.Hash("b"), func(context.Context) (idempotency.Response, error) {
+	_, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", idempotency.Hash("b"), func(*gorm.DB) (idempotency.Response, error) {
 		ran = true
 		return idempotency.Response{Status: 200}, nil
 	})
@@ -60,16 +62,20 @@ func TestSameKeyForAnotherRequestIsRefused(t *testing.T) {
 	}
 }
 
-func TestRepeatWhileInFlightIsAConflict(t *testing.T) {
+func TestRepeatWhileInFlightWaitsForTheFirstAnswer(t *testing.T) {
 	env, user := setup(t)
 	started, finish := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, _, err := idempotency.Do(context.Background(), env.DB.Gorm, user, "slow", idempotency.Hash("a"), func(context.Context) (idempotency.Response, error) {
+		_, _, err := idempotency.Do(context.Background(), env.DB.Gorm, user, "slow", idempotency.Hash("a"), func(tx *gorm.DB) (idempotency.Response, error) {
 			close(started)
 			<-finish
+			// The work goes through the same transaction as the key.
+			if err := tx.Exec("UPDATE users SET name = 'Kofi (slow)' WHERE id = ?", user).Error; err != nil {
+				return idempotency.Response{}, err
+			}
 			return idempotency.Response{Status: 201, Body: []byte("done")}, nil
 		})
 		if err != nil {
@@ -77,57 +83,63 @@ func TestRepeatWhileInFlightIsAConflict(t *testing.T) {
 		}
 	}()
 	<-started
-	_, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "slow", idempotency.Hash("a"), func(context.Context) (idempotency.Response, error) {
-		t.Error("ran twice")
-		return idempotency.Response{}, nil
-	})
+	type outcome struct {
+		res      idempotency.Response
+		replayed bool
+		err      error
+	}
+	second := make(chan outcome, 1)
+	go func() {
+		res, replayed, err := idempotency.Do(context.Background(), env.DB.Gorm, user, "slow", idempotency.Hash("a"), func(*gorm.DB) (idempotency.Response, error) {
+			t.Error("ran twice")
+			return idempotency.Response{}, nil
+		})
+		second <- outcome{res, replayed, err}
+	}()
+	select {
+	case o := <-second:
+		t.Fatalf("the repetition answered before the first finished: %+v", o)
+	case <-time.After(200 * time.Millisecond):
+	}
 	close(finish)
 	wg.Wait()
-	if !errors.Is(err, idempotency.ErrInFlight) {
-		t.Fatalf("repeat in flight: %v", err)
-	}
-	res, replayed, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "slow", idempotency.Hash("a"), nil)
-	if err != nil || !replayed || res.Status != 201 || string(res.Body) != "done" {
-		t.Fatalf("after: %v %+v", err, res)
+	o := <-second
+	if o.err != nil || !o.replayed || o.res.Status != 201 || string(o.res.Body) != "done" {
+		t.Fatalf("repetition: %+v", o)
 	}
 }
 
-func TestFailureReleasesTheKey(t *testing.T) {
+func TestFailureRollsBackTheWorkAndFreesTheKey(t *testing.T) {
 	env, user := setup(t)
 	h := idempotency.Hash("a")
+	rename := func(tx *gorm.DB, name string) {
+		if err := tx.Exec("UPDATE users SET name = ? WHERE id = ?", name, user).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
 	boom := errors.New("database went away")
-	if _, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", h, func(context.Context) (idempotency.Response, error) {
+	if _, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", h, func(tx *gorm.DB) (idempotency.Response, error) {
+		rename(tx, "changed by a failed request")
 		return idempotency.Response{}, boom
 	}); !errors.Is(err, boom) {
 		t.Fatalf("error not passed on: %v", err)
 	}
-	if _, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", h, func(context.Context) (idempotency.Response, error) {
+	if res, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", h, func(tx *gorm.DB) (idempotency.Response, error) {
+		rename(tx, "changed by a request that answered 503")
 		return idempotency.Response{Status: 503}, nil
-	}); err != nil {
-		t.Fatal(err)
+	}); err != nil || res.Status != 503 {
+		t.Fatal(err, res)
 	}
-	res, replayed, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", h, func(context.Context) (idempotency.Response, error) {
+	var name string
+	env.DB.Gorm.Raw("SELECT name FROM users WHERE id = ?", user).Scan(&name)
+	if strings.HasPrefix(name, "changed") {
+		t.Fatalf("a failed request's work was kept: %q", name)
+	}
+	res, replayed, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", h, func(*gorm.DB) (idempotency.Response, error) {
 		return idempotency.Response{Status: 200, Body: []byte("ok")}, nil
 	})
 	if err != nil || replayed || string(res.Body) != "ok" {
 		t.Fatalf("retry after failures did not run: %v %v %+v", err, replayed, res)
-	}
-}
-
-func TestAbandonedKeyIsTakenOver(t *testing.T) {
-	env, user := setup(t)
-	h := idempotency.Hash("a")
-	// A process that died mid-request left the key in flight long ago.
-	old := time.Now().UTC().Add(-idempotency.Abandoned - time.Minute)
-	if err := env.DB.Gorm.Exec("INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response, created_at) VALUES (?, 'k', ?, 0, '', ?)",
-		user, h, old).Error; err != nil {
-		t.Fatal(err)
-	}
-	res, _, err := idempotency.Do(t.Context(), env.DB.Gorm, user, "k", h, func(context.Context) (idempotency.Response, error) {
-		return idempotency.Response{Status: 200, Body: []byte("ok")}, nil
-	})
-	if err != nil || string(res.Body) != "ok" {
-		t.Fatalf("abandoned key: %v %+v", err, res)
 	}
 }
 

@@ -26,6 +26,9 @@ type Message struct {
 	Subject string
 	Body    string
 	Kind    string // e.g. "verify_email", for filtering the outbox
+	// At is the database clock, for a caller that has read it in this
+	// transaction already; zero reads it here.
+	At time.Time
 }
 
 // Stored is a message in the outbox.
@@ -52,9 +55,12 @@ func Queue(tx *gorm.DB, m Message) (string, error) {
 		// Header injection: never let user text start a new header line.
 		return "", fmt.Errorf("mail header contains a line break")
 	}
-	now, err := database.Now(tx)
-	if err != nil {
-		return "", err
+	now := m.At
+	if now.IsZero() {
+		var err error
+		if now, err = database.Now(tx); err != nil {
+			return "", err
+		}
 	}
 	s := Stored{ID: database.NewID(), ToAddress: m.To, Subject: m.Subject, Body: m.Body, Kind: m.Kind, CreatedAt: now}
 	if err := tx.Create(&s).Error; err != nil {

@@ -140,6 +140,32 @@ func get(tx *gorm.DB, id string, lock bool) (*Proposal, error) {
 	return &p, nil
 }
 
+// lockWithClock locks a proposal for the transaction (PostgreSQL; SQLite
+// has one writer at a time) and reads the database clock in the same
+// statement: on PostgreSQL the clock is the transaction's start, the same
+// value database.Now would give.
+func lockWithClock(tx *gorm.DB, id string) (*Proposal, time.Time, error) {
+	if !database.ValidID(id) {
+		return nil, time.Time{}, ErrNotFound
+	}
+	lock := ""
+	if tx.Dialector.Name() == database.Postgres {
+		lock = " FOR UPDATE"
+	}
+	var row struct {
+		Proposal Proposal `gorm:"embedded"`
+		DBNow    database.Clock
+	}
+	res := tx.Raw("SELECT *, "+database.ClockColumn(tx)+" AS db_now FROM proposals WHERE id = ?"+lock, id).Scan(&row)
+	if res.Error != nil {
+		return nil, time.Time{}, fmt.Errorf("read proposal: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, time.Time{}, ErrNotFound
+	}
+	return &row.Proposal, row.DBNow.At, nil
+}
+
 // Get returns a proposal; the caller has checked access.
 func (s *Service) Get(ctx context.Context, id string) (*Proposal, error) {
 	return get(s.db.WithContext(ctx), id, false)
@@ -313,35 +339,35 @@ func (s *Service) Missing(ctx context.Context, p *Proposal) (validate.Errors, er
 	if err != nil {
 		return nil, err
 	}
-	return s.missing(s.db.WithContext(ctx), c, p)
+	files, err := liveFiles(s.db.WithContext(ctx), p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return missing(c, p, files, s.calls.Countries(ctx)), nil
 }
 
-func (s *Service) missing(tx *gorm.DB, c *calls.Call, p *Proposal) (validate.Errors, error) {
+func missing(c *calls.Call, p *Proposal, files []file, countries map[string]bool) validate.Errors {
 	var errs validate.Errors
 	errs.Text("title", p.Title, true, 300, false)
 	if p.RequestedMinor <= 0 {
 		errs.Add("requested_minor", "required", nil)
 	}
-	_, aerrs := c.Form.V.CheckAnswers(p.Round, p.Answers.V, s.calls.WithTx(tx).Countries(tx.Statement.Context), true)
+	_, aerrs := c.Form.V.CheckAnswers(p.Round, p.Answers.V, countries, true)
 	errs = append(errs, aerrs...)
 	// Required file questions need at least one stored file.
-	var withFiles []string
-	if err := tx.Model(&Attachment{}).Where("proposal_id = ? AND deleted_at IS NULL", p.ID).Distinct().Pluck("question_id", &withFiles).Error; err != nil {
-		return nil, fmt.Errorf("read attachments: %w", err)
-	}
 	for _, q := range c.Form.V.Questions() {
 		if q.Kind != calls.KindFile || !q.Required || !c.Form.V.Visible(q, p.Answers.V) {
 			continue
 		}
 		found := false
-		for _, w := range withFiles {
-			found = found || w == q.ID
+		for _, f := range files {
+			found = found || f.QuestionID == q.ID
 		}
 		if !found && !errs.Has("answers."+q.ID) {
 			errs.Add("answers."+q.ID, "required", nil)
 		}
 	}
-	return errs, nil
+	return errs
 }
 
 // Deadline is when this proposal must be submitted by in its round: the
@@ -368,100 +394,130 @@ func (s *Service) Deadline(ctx context.Context, p *Proposal) (time.Time, error) 
 	return deadline(s.db.WithContext(ctx), c, p.ID, p.Round)
 }
 
-// Submit submits a complete draft. The deadline is decided with the
-// database clock inside the submitting transaction, the proposal row is
-// locked so concurrent submits make one submission, and the receipt (a
-// number and a hash of what was submitted) is mailed to the submitter.
+// Submit submits a complete draft in its own transaction (see SubmitIn).
 func (s *Service) Submit(ctx context.Context, actor audit.Actor, id string, locale string) (*Proposal, error) {
 	var p *Proposal
-	var mailID string
+	var notify func()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var c *calls.Call
-		var now time.Time
 		var err error
-		if p, c, now, err = s.beforeDeadline(ctx, tx, id, StatusDraft); err != nil {
-			return err
-		}
-		if now.Before(c.OpensAt) {
-			return ErrNotOpen
-		}
-		missing, err := s.missing(tx, c, p)
-		if err != nil {
-			return err
-		}
-		if len(missing) > 0 {
-			return missing
-		}
-		facts, err := orgFacts(tx, p, now)
-		if err != nil {
-			return err
-		}
-		p.Eligibility.V = c.CheckEligibility(facts)
-		hash, err := contentHash(tx, p)
-		if err != nil {
-			return err
-		}
-		p.Status, p.SubmittedAt, p.SubmittedBy, p.ContentHash = StatusSubmitted, &now, &actor.UserID, hash
-		p.ReceiptNumber = c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(p.ID, "-", "")[20:28]) + roundSuffix(p.Round)
-		res := tx.Model(&Proposal{}).Where("id = ? AND status = ?", id, StatusDraft).Updates(map[string]any{
-			"status": p.Status, "submitted_at": now, "submitted_by": actor.UserID, "content_hash": hash,
-			"receipt_number": p.ReceiptNumber, "eligibility": p.Eligibility, "updated_at": now, "version": gorm.Expr("version + 1")})
-		if res.Error != nil {
-			return fmt.Errorf("submit proposal: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return ErrWrongStatus
-		}
-		var email, name string
-		if err := tx.Table("users").Select("email").Where("id = ?", actor.UserID).Scan(&email).Error; err != nil {
-			return fmt.Errorf("read submitter: %w", err)
-		}
-		tx.Table("users").Select("name").Where("id = ?", actor.UserID).Scan(&name)
-		data := map[string]any{"Name": name, "Title": p.Title, "Call": c.Title.V.In(locale, c.Languages.V), "Receipt": p.ReceiptNumber,
-			"Time": now.Format("2006-01-02 15:04:05 UTC"), "Hash": hash, "Link": s.publicURL + "/proposals/" + p.ID + "/receipt"}
-		if mailID, err = mail.Queue(tx, mail.Message{To: email, Kind: "proposal_receipt",
-			Subject: s.text.Translate(locale, "mail_receipt_subject", data),
-			Body:    s.text.Translate(locale, "mail_receipt_body", data)}); err != nil {
-			return err
-		}
-		if err := RecordRound(tx, p); err != nil {
-			return err
-		}
-		return audit.Append(tx, actor, audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: id,
-			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": hash}})
+		p, notify, err = s.SubmitIn(tx, actor, id, locale)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.mailQueued(ctx, mailID)
+	notify()
 	return p, nil
 }
 
-func orgFacts(tx *gorm.DB, p *Proposal, now time.Time) (calls.Facts, error) {
+// SubmitIn submits a complete draft inside tx, the caller's transaction
+// (an idempotent request's, so the submission and its recorded answer
+// commit together). The deadline is decided with the database clock inside
+// that transaction, the proposal row is locked so concurrent submits make
+// one submission, and the receipt (a number and a hash of what was
+// submitted) is mailed to the submitter: once tx has committed the caller
+// calls notify, which hands the mail to delivery.
+func (s *Service) SubmitIn(tx *gorm.DB, actor audit.Actor, id string, locale string) (*Proposal, func(), error) {
+	ctx := tx.Statement.Context
+	p, c, now, err := s.beforeDeadline(ctx, tx, id, StatusDraft)
+	if err != nil {
+		return nil, nil, err
+	}
+	if now.Before(c.OpensAt) {
+		return nil, nil, ErrNotOpen
+	}
+	files, err := liveFiles(tx, p.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if missing := missing(c, p, files, s.calls.WithTx(tx).Countries(ctx)); len(missing) > 0 {
+		return nil, nil, missing
+	}
+	facts, who, err := orgFacts(tx, p, actor.UserID, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Eligibility.V = c.CheckEligibility(facts)
+	hash, err := contentHash(p, files)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Status, p.SubmittedAt, p.SubmittedBy, p.ContentHash = StatusSubmitted, &now, &actor.UserID, hash
+	p.ReceiptNumber = c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(p.ID, "-", "")[20:28]) + roundSuffix(p.Round)
+	res := tx.Model(&Proposal{}).Where("id = ? AND status = ?", id, StatusDraft).Updates(map[string]any{
+		"status": p.Status, "submitted_at": now, "submitted_by": actor.UserID, "content_hash": hash,
+		"receipt_number": p.ReceiptNumber, "eligibility": p.Eligibility, "updated_at": now, "version": gorm.Expr("version + 1")})
+	if res.Error != nil {
+		return nil, nil, fmt.Errorf("submit proposal: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil, ErrWrongStatus
+	}
+	data := map[string]any{"Name": who.Name, "Title": p.Title, "Call": c.Title.V.In(locale, c.Languages.V), "Receipt": p.ReceiptNumber,
+		"Time": now.Format("2006-01-02 15:04:05 UTC"), "Hash": hash, "Link": s.publicURL + "/proposals/" + p.ID + "/receipt"}
+	mailID, err := mail.Queue(tx, mail.Message{To: who.Email, Kind: "proposal_receipt", At: now,
+		Subject: s.text.Translate(locale, "mail_receipt_subject", data),
+		Body:    s.text.Translate(locale, "mail_receipt_body", data)})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := RecordRound(tx, p); err != nil {
+		return nil, nil, err
+	}
+	if err := audit.Append(tx, actor, audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: id, At: now,
+		Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": hash}}); err != nil {
+		return nil, nil, err
+	}
+	return p, func() { s.mailQueued(context.WithoutCancel(ctx), mailID) }, nil
+}
+
+// submitter is who submits, for the receipt e-mail.
+type submitter struct{ Email, Name string }
+
+// orgFacts reads what the eligibility rules look at, and the submitter, in
+// one statement.
+func orgFacts(tx *gorm.DB, p *Proposal, userID string, now time.Time) (calls.Facts, submitter, error) {
 	var o struct {
 		TypeCode, CountryIso2, IloRegion string
 		YearFounded                      int
+		Email, Name                      string
 	}
-	err := tx.Raw(`SELECT o.type_code, o.country_iso2, c.ilo_region, o.year_founded FROM organisations o
-		JOIN countries c ON c.iso2 = o.country_iso2 WHERE o.id = ?`, p.OrganisationID).Scan(&o).Error
-	if err != nil {
-		return calls.Facts{}, fmt.Errorf("read organisation: %w", err)
+	res := tx.Raw(`SELECT o.type_code, o.country_iso2, c.ilo_region, o.year_founded, u.email, u.name FROM organisations o
+		JOIN countries c ON c.iso2 = o.country_iso2 JOIN users u ON u.id = ? WHERE o.id = ?`, userID, p.OrganisationID).Scan(&o)
+	if res.Error != nil {
+		return calls.Facts{}, submitter{}, fmt.Errorf("read organisation and submitter: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return calls.Facts{}, submitter{}, fmt.Errorf("read organisation and submitter: none for %s", p.OrganisationID)
 	}
 	return calls.Facts{OrgType: o.TypeCode, Country: o.CountryIso2, Region: o.IloRegion, YearFounded: o.YearFounded,
-		Year: now.Year(), Requested: p.RequestedMinor, Answers: p.Answers.V}, nil
+		Year: now.Year(), Requested: p.RequestedMinor, Answers: p.Answers.V}, submitter{Email: o.Email, Name: o.Name}, nil
+}
+
+// file is what a submission needs to know of a stored attachment.
+type file struct{ QuestionID, SHA256 string }
+
+// liveFiles reads the proposal's attachments that were not deleted.
+func liveFiles(tx *gorm.DB, proposalID string) ([]file, error) {
+	var files []file
+	if err := tx.Model(&Attachment{}).Select("question_id, sha256").Where("proposal_id = ? AND deleted_at IS NULL", proposalID).
+		Scan(&files).Error; err != nil {
+		return nil, fmt.Errorf("read attachments: %w", err)
+	}
+	return files, nil
 }
 
 // contentHash is the SHA-256 of what was submitted: title, amount, answers,
 // partners and the hashes of the files, in a canonical form.
-func contentHash(tx *gorm.DB, p *Proposal) (string, error) {
-	var files []string
-	if err := tx.Model(&Attachment{}).Where("proposal_id = ? AND deleted_at IS NULL", p.ID).Pluck("sha256", &files).Error; err != nil {
-		return "", fmt.Errorf("read attachments: %w", err)
+func contentHash(p *Proposal, files []file) (string, error) {
+	sums := make([]string, len(files))
+	for i, f := range files {
+		sums[i] = f.SHA256
 	}
-	sort.Strings(files)
+	sort.Strings(sums)
 	// encoding/json sorts map keys, which makes the document canonical.
 	b, err := json.Marshal(map[string]any{"title": p.Title, "requested_minor": p.RequestedMinor, "answers": p.Answers.V,
-		"partners": p.Partners.V, "files": files, "call_id": p.CallID, "organisation_id": p.OrganisationID})
+		"partners": p.Partners.V, "files": sums, "call_id": p.CallID, "organisation_id": p.OrganisationID})
 	if err != nil {
 		return "", fmt.Errorf("hash proposal: %w", err)
 	}
@@ -472,7 +528,7 @@ func contentHash(tx *gorm.DB, p *Proposal) (string, error) {
 // beforeDeadline locks a proposal in status and checks, on the database
 // clock, that its deadline (with grace and any extension) has not passed.
 func (s *Service) beforeDeadline(ctx context.Context, tx *gorm.DB, id, status string) (*Proposal, *calls.Call, time.Time, error) {
-	p, err := get(tx, id, true)
+	p, now, err := lockWithClock(tx, id)
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
@@ -483,16 +539,16 @@ func (s *Service) beforeDeadline(ctx context.Context, tx *gorm.DB, id, status st
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
-	now, err := database.Now(tx)
-	if err != nil {
-		return nil, nil, time.Time{}, err
-	}
-	d, err := deadline(tx, c, p.ID, p.Round)
-	if err != nil {
-		return nil, nil, time.Time{}, err
-	}
-	if now.After(d) {
-		return nil, nil, time.Time{}, &DeadlineError{Deadline: d, Received: now}
+	// An extension only ever moves the deadline later, so it needs reading
+	// only once the round's own deadline has passed.
+	if now.After(c.RoundDeadline(p.Round)) {
+		d, err := deadline(tx, c, p.ID, p.Round)
+		if err != nil {
+			return nil, nil, time.Time{}, err
+		}
+		if now.After(d) {
+			return nil, nil, time.Time{}, &DeadlineError{Deadline: d, Received: now}
+		}
 	}
 	return p, c, now, nil
 }

@@ -417,16 +417,6 @@ type verifyProblem struct {
 }
 
 // problemKind names a chain problem so pages can explain it in the reader's language.
-func problemKind(reason string) string {
-	switch {
-	case strings.HasPrefix(reason, "records "):
-		return "missing"
-	case strings.HasPrefix(reason, "link "):
-		return "link"
-	}
-	return "edited"
-}
-
 // verifyChain checks the chain and records that it was checked, with the outcome.
 func (s *Server) verifyChain(c echo.Context) (*verifyResult, error) {
 	ctx := c.Request().Context()
@@ -436,7 +426,7 @@ func (s *Server) verifyChain(c echo.Context) (*verifyResult, error) {
 	}
 	res := &verifyResult{Checked: n, OK: len(problems) == 0, Problems: []verifyProblem{}}
 	for _, p := range problems {
-		res.Problems = append(res.Problems, verifyProblem{Seq: p.Seq, Kind: problemKind(p.Reason), Reason: p.Reason})
+		res.Problems = append(res.Problems, verifyProblem{Seq: p.Seq, Kind: p.Kind, Reason: p.Reason})
 	}
 	if err := audit.Write(ctx, s.DB.Gorm, actor(c), audit.Entry{Action: "audit.verify", ObjectType: "audit",
 		Details: map[string]any{"checked": n, "problems": len(problems)}}); err != nil {

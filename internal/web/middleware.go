@@ -195,24 +195,27 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx := c.Request().Context()
 		v := &visitor{}
+		// The policy version is read by the statement that identifies the
+		// visitor, so checking that the policy is current costs nothing more.
+		var policyVersion int64
 		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
 				return echo.NewHTTPError(http.StatusUnauthorized, "bearer")
 			}
-			u, err := s.Accounts.AuthenticateAPIToken(ctx, strings.TrimSpace(token))
+			id, err := s.Accounts.IdentifyAPIToken(ctx, strings.TrimSpace(token))
 			if err != nil {
 				if errors.Is(err, accounts.ErrNoSession) {
 					return echo.NewHTTPError(http.StatusUnauthorized, "bearer")
 				}
 				return err
 			}
-			v = &visitor{User: u, ViaToken: true}
+			v, policyVersion = &visitor{User: id.User, ViaToken: true}, id.PolicyVersion
 		} else if ck, err := c.Cookie(sessionCookie); err == nil {
-			se, u, err := s.Accounts.Authenticate(ctx, ck.Value)
+			id, err := s.Accounts.IdentifySession(ctx, ck.Value)
 			switch {
 			case err == nil:
-				v = &visitor{User: u, Session: se, Token: ck.Value}
+				v, policyVersion = &visitor{User: id.User, Session: id.Session, Token: ck.Value}, id.PolicyVersion
 			case errors.Is(err, accounts.ErrNoSession):
 				clearCookie(c, sessionCookie)
 			default:
@@ -223,7 +226,7 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			if _, err := c.Cookie(langCookie); err != nil {
 				c.Set(keyLang, v.User.Locale)
 			}
-			if err := s.Authz.Refresh(ctx); err != nil {
+			if err := s.Authz.RefreshTo(ctx, policyVersion); err != nil {
 				return err
 			}
 		}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"facility/internal/authz"
 	"facility/internal/calls"
@@ -51,11 +51,7 @@ func (s *Server) proposalFor(c echo.Context, need string) (*proposals.Proposal, 
 	}
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	rights, err := s.Proposals.Rights(ctx, v.User.ID, id)
-	if err != nil {
-		return nil, "", err
-	}
-	p, err := s.Proposals.Get(ctx, id)
+	p, rights, err := s.Proposals.ForPerson(ctx, v.User.ID, id)
 	if err != nil && !errors.Is(err, proposals.ErrNotFound) {
 		return nil, "", err
 	}
@@ -76,8 +72,6 @@ func (s *Server) proposalFor(c echo.Context, need string) (*proposals.Proposal, 
 // are mapped by statusOf).
 func proposalErr(err error) error {
 	switch {
-	case errors.Is(err, idempotency.ErrInFlight):
-		return echo.NewHTTPError(http.StatusConflict, "proposal_in_flight")
 	case errors.Is(err, idempotency.ErrMismatch):
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, "proposal_key_reused")
 	case errors.Is(err, idempotency.ErrInvalidKey):
@@ -291,22 +285,25 @@ func (s *Server) submitProposal(c echo.Context) error {
 	// The key is in the form, made when the page was shown: a double click
 	// or a resent form carries the same one and makes one submission.
 	key := c.FormValue("idempotency_key")
+	var notify func()
 	res, _, err := idempotency.Do(ctx, s.DB.Gorm, v.User.ID, key, idempotency.Hash("page-submit", p.ID),
-		func(ctx2 context.Context) (idempotency.Response, error) {
-			sp, err := s.Proposals.Submit(ctx2, actor(c), p.ID, p.Language)
+		func(tx *gorm.DB) (idempotency.Response, error) {
+			sp, n, err := s.Proposals.SubmitIn(tx, actor(c), p.ID, p.Language)
 			if err != nil {
 				return idempotency.Response{}, err
 			}
+			notify = n
 			return idempotency.Response{Status: http.StatusSeeOther, Body: []byte("/proposals/" + sp.ID + "/receipt")}, nil
 		})
+	if err == nil && notify != nil && res.Status < 500 {
+		notify()
+	}
 	var de *proposals.DeadlineError
 	switch {
 	case err == nil:
 		return redirectWithFlash(c, string(res.Body), "proposal_submitted")
 	case errors.As(err, &de):
 		return s.editor(c, http.StatusUnprocessableEntity, p, rights, editorState{Notice: s.lateMessage(c, de)})
-	case errors.Is(err, idempotency.ErrInFlight):
-		return s.editor(c, http.StatusConflict, p, rights, editorState{Notice: s.Text.Translate(lang(c), "proposal_submit_in_flight", nil)})
 	case errors.Is(err, idempotency.ErrMismatch), errors.Is(err, idempotency.ErrInvalidKey):
 		return s.editor(c, http.StatusUnprocessableEntity, p, rights, editorState{Notice: s.Text.Translate(lang(c), "proposal_submit_reload", nil)})
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"facility/internal/authz"
 	"facility/internal/calls"
@@ -266,19 +267,24 @@ func (s *Server) apiSubmitProposal(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
+	var notify func()
 	res, replayed, err := idempotency.Do(ctx, s.DB.Gorm, currentVisitor(c).User.ID, key,
 		idempotency.Hash(http.MethodPost, c.Request().URL.Path, string(bytes.TrimSpace(body))),
-		func(ctx context.Context) (idempotency.Response, error) {
-			sp, err := s.Proposals.Submit(ctx, actor(c), p.ID, p.Language)
+		func(tx *gorm.DB) (idempotency.Response, error) {
+			sp, n, err := s.Proposals.SubmitIn(tx, actor(c), p.ID, p.Language)
 			if err != nil {
 				return idempotency.Response{}, err
 			}
+			notify = n
 			b, err := json.Marshal(receiptOf(sp))
 			if err != nil {
 				return idempotency.Response{}, err
 			}
 			return idempotency.Response{Status: http.StatusOK, Body: b}, nil
 		})
+	if err == nil && notify != nil && res.Status < 500 {
+		notify()
+	}
 	var de *proposals.DeadlineError
 	switch {
 	case errors.As(err, &de):
@@ -396,10 +402,10 @@ func proposalPaths() obj {
 	save["responses"].(obj)["409"] = obj{"description": "Changed by someone else since your version", "content": jsonContent(object(obj{
 		"error": ref("Error"), "current": p, "yours": patch}))}
 	submit := withParams(op("proposals", "Submit a complete draft before the deadline (database clock). Idempotency-Key required: repeating the request "+
-		"with the same key answers the first response (Idempotent-Replayed: true); while the first runs 409; the same key for another request 422. "+
+		"with the same key answers the first response (Idempotent-Replayed: true), also to a repetition sent while the first runs, which waits for it; the same key for another request 422. "+
 		"Late: 422 with the deadline; incomplete: 422 with the missing fields", nil, "200", receipt),
 		id, obj{"name": "Idempotency-Key", "in": "header", "required": true, "schema": obj{"type": "string", "minLength": 1, "maxLength": 255}})
-	submit["responses"].(obj)["409"] = obj{"description": "A request with this key is still running, or the proposal is not a draft", "content": jsonContent(ref("Error"))}
+	submit["responses"].(obj)["409"] = obj{"description": "The proposal is not a draft (submitted already with another key, or withdrawn)", "content": jsonContent(ref("Error"))}
 	return obj{
 		"/proposals": obj{
 			"get": op("proposals", "My proposals (every call)", nil, "200", listOf("proposals", p)),
