@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"facility/internal/apptest"
@@ -41,4 +42,39 @@ func TestRoleChangedElsewhereIsEffectiveOnTheNextRequest(t *testing.T) {
 	expect("revoked elsewhere", http.StatusForbidden)
 	elsewhere("INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ('g', ?, ?, ?, '', '', '')")
 	expect("granted again elsewhere", http.StatusOK)
+}
+
+// A program's Accept-Language wins over the account's language on the API
+// (pages keep following the account and the language switch).
+func TestAPIAnswersInTheLanguageAsked(t *testing.T) {
+	env := apptest.New(t)
+	u, _ := env.User("amina@example.org", "", "")
+	if err := env.DB.Gorm.Exec("UPDATE users SET locale = 'es' WHERE id = ?", u.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	c := token(t, env, u)
+	message := func(acceptLanguage string) string {
+		t.Helper()
+		c.Header.Del("Accept-Language")
+		if acceptLanguage != "" {
+			c.Header.Set("Accept-Language", acceptLanguage)
+		}
+		var out struct {
+			Error struct {
+				Fields []struct{ Field, Message string }
+			}
+		}
+		res := c.JSON(http.MethodPost, "/api/v1/proposals", map[string]any{}, &out)
+		if res.StatusCode != http.StatusUnprocessableEntity || len(out.Error.Fields) == 0 {
+			t.Fatalf("%q: %d %s", acceptLanguage, res.StatusCode, res.Body)
+		}
+		return out.Error.Fields[0].Message
+	}
+	account, fr, en := message(""), message("fr-FR,fr;q=0.9"), message("en")
+	if account == fr || fr == en || account == en {
+		t.Fatalf("messages: account (es) %q, fr %q, en %q", account, fr, en)
+	}
+	if !strings.Contains(account, "no se ha encontrado") {
+		t.Fatalf("no header: not the account's language (es): %q", account)
+	}
 }

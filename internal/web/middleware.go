@@ -223,7 +223,11 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if v.signedIn() {
-			if _, err := c.Cookie(langCookie); err != nil {
+			// The account's language, unless the person chose another in
+			// this browser, or a program asks for one with Accept-Language.
+			_, cerr := c.Cookie(langCookie)
+			asked := isAPI(c) && c.Request().Header.Get("Accept-Language") != ""
+			if cerr != nil && !asked {
 				c.Set(keyLang, v.User.Locale)
 			}
 			if err := s.Authz.RefreshTo(ctx, policyVersion); err != nil {
