@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"facility/internal/audit"
 	"facility/internal/authz"
@@ -73,26 +72,9 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 		if !now.Before(*c.FullProposalClosesAt) {
 			return validate.One("proposal_ids", "invite_full_proposal_closed")
 		}
-		for _, id := range ids {
-			if !database.ValidID(id) {
-				return validate.One("proposal_ids", "screening_not_in_call")
-			}
-		}
-		q := tx
-		if tx.Dialector.Name() == "postgres" {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		var ps []proposals.Proposal
-		if err := q.Where("id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
-			return fmt.Errorf("read proposals: %w", err)
-		}
-		if len(ps) != len(ids) {
-			return validate.One("proposal_ids", "screening_not_in_call")
-		}
-		for _, p := range ps {
-			if p.CallID != callID {
-				return validate.One("proposal_ids", "screening_not_in_call")
-			}
+		ps, err := lockOfCall(tx, callID, ids)
+		if err != nil {
+			return err
 		}
 		for _, p := range ps {
 			switch {

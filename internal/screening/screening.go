@@ -316,29 +316,9 @@ func (s *Service) Decide(ctx context.Context, actor audit.Actor, callID string, 
 			}
 			return fmt.Errorf("read call: %w", err)
 		}
-		for _, id := range ids {
-			// An id that is not a proposal of this call is refused the same
-			// way whether or not it exists elsewhere: nothing leaks.
-			if !database.ValidID(id) {
-				return validate.One("proposal_ids", "screening_not_in_call")
-			}
-		}
-		q := tx
-		if tx.Dialector.Name() == "postgres" {
-			// Locked in id order so two bulk decisions cannot deadlock.
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		var ps []proposals.Proposal
-		if err := q.Where("id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
-			return fmt.Errorf("read proposals: %w", err)
-		}
-		if len(ps) != len(ids) {
-			return validate.One("proposal_ids", "screening_not_in_call")
-		}
-		for _, p := range ps {
-			if p.CallID != callID {
-				return validate.One("proposal_ids", "screening_not_in_call")
-			}
+		ps, err := lockOfCall(tx, callID, ids)
+		if err != nil {
+			return err
 		}
 		for _, p := range ps {
 			if p.Status != proposals.StatusSubmitted {
@@ -416,6 +396,35 @@ func (s *Service) queueMail(tx *gorm.DB, c *calls.Call, p *proposals.Proposal, d
 	}
 	return mail.Queue(tx, mail.Message{To: u.Email, Kind: "screening_" + decision,
 		Subject: s.text.Translate(lang, "screening_mail_"+decision+"_subject", data), Body: body})
+}
+
+// lockOfCall reads the listed proposals for a bulk action on one call,
+// locked in id order on PostgreSQL so two bulk actions cannot deadlock. An
+// id that is not a proposal of this call is refused the same way whether or
+// not it exists elsewhere: nothing leaks.
+func lockOfCall(tx *gorm.DB, callID string, ids []string) ([]proposals.Proposal, error) {
+	for _, id := range ids {
+		if !database.ValidID(id) {
+			return nil, validate.One("proposal_ids", "screening_not_in_call")
+		}
+	}
+	q := tx
+	if tx.Dialector.Name() == database.Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ps []proposals.Proposal
+	if err := q.Where("id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("read proposals: %w", err)
+	}
+	if len(ps) != len(ids) {
+		return nil, validate.One("proposal_ids", "screening_not_in_call")
+	}
+	for _, p := range ps {
+		if p.CallID != callID {
+			return nil, validate.One("proposal_ids", "screening_not_in_call")
+		}
+	}
+	return ps, nil
 }
 
 func unique(ids []string) []string {
