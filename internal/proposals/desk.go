@@ -29,8 +29,8 @@ type Submission struct {
 // arrive at once, and the desk takes whatever is waiting when it is free
 // and submits it all in one transaction with a few set-based statements
 // (a group commit), instead of one transaction of a dozen statements each.
-// It never waits for more to arrive, so a lone submission is as fast as
-// alone. Every submission keeps all the guarantees of Submit: the deadline
+// It never waits for more to arrive, so a lone submission takes no longer
+// than in a transaction of its own. Every submission keeps all the guarantees of Submit: the deadline
 // on the database clock of its transaction, one submission per proposal,
 // one answer per idempotency key, the receipt mailed after commit.
 type Desk struct {
