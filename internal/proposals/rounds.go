@@ -47,6 +47,15 @@ func RecordRound(tx *gorm.DB, p *Proposal) error {
 	if p.SubmittedAt == nil || p.SubmittedBy == nil {
 		return fmt.Errorf("record round %d of %s: not submitted", p.Round, p.ID)
 	}
+	r := roundOf(p)
+	if err := tx.Create(&r).Error; err != nil {
+		return fmt.Errorf("record round %d: %w", p.Round, err)
+	}
+	return nil
+}
+
+// roundOf is the record of what a submitted p submitted in its round.
+func roundOf(p *Proposal) Round {
 	r := Round{ProposalID: p.ID, Round: p.Round, SubmittedAt: *p.SubmittedAt, SubmittedBy: *p.SubmittedBy,
 		ContentHash: p.ContentHash, ReceiptNumber: p.ReceiptNumber, Title: p.Title, RequestedMinor: p.RequestedMinor,
 		CreatedAt: *p.SubmittedAt}
@@ -54,10 +63,7 @@ func RecordRound(tx *gorm.DB, p *Proposal) error {
 	if r.Answers.V == nil {
 		r.Answers.V = map[string]any{}
 	}
-	if err := tx.Create(&r).Error; err != nil {
-		return fmt.Errorf("record round %d: %w", p.Round, err)
-	}
-	return nil
+	return r
 }
 
 // Rounds lists a proposal's submitted rounds, first round first. The caller

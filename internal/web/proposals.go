@@ -8,7 +8,6 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"facility/internal/authz"
 	"facility/internal/calls"
@@ -285,19 +284,11 @@ func (s *Server) submitProposal(c echo.Context) error {
 	// The key is in the form, made when the page was shown: a double click
 	// or a resent form carries the same one and makes one submission.
 	key := c.FormValue("idempotency_key")
-	var notify func()
-	res, _, err := idempotency.Do(ctx, s.DB.Gorm, v.User.ID, key, idempotency.Hash("page-submit", p.ID),
-		func(tx *gorm.DB) (idempotency.Response, error) {
-			sp, n, err := s.Proposals.SubmitIn(tx, actor(c), p.ID, p.Language)
-			if err != nil {
-				return idempotency.Response{}, err
-			}
-			notify = n
+	res, _, err := s.Desk.Submit(ctx, proposals.Submission{Actor: actor(c), ProposalID: p.ID, Locale: p.Language,
+		UserID: v.User.ID, Key: key, RequestHash: idempotency.Hash("page-submit", p.ID),
+		Respond: func(sp *proposals.Proposal) (idempotency.Response, error) {
 			return idempotency.Response{Status: http.StatusSeeOther, Body: []byte("/proposals/" + sp.ID + "/receipt")}, nil
-		})
-	if err == nil && notify != nil && res.Status < 500 {
-		notify()
-	}
+		}})
 	var de *proposals.DeadlineError
 	switch {
 	case err == nil:

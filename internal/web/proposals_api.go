@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"facility/internal/authz"
 	"facility/internal/calls"
@@ -267,24 +266,18 @@ func (s *Server) apiSubmitProposal(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	var notify func()
-	res, replayed, err := idempotency.Do(ctx, s.DB.Gorm, currentVisitor(c).User.ID, key,
-		idempotency.Hash(http.MethodPost, c.Request().URL.Path, string(bytes.TrimSpace(body))),
-		func(tx *gorm.DB) (idempotency.Response, error) {
-			sp, n, err := s.Proposals.SubmitIn(tx, actor(c), p.ID, p.Language)
-			if err != nil {
-				return idempotency.Response{}, err
-			}
-			notify = n
+	// The desk stores the receipt as the key's response, so a repetition
+	// gets the same body.
+	res, replayed, err := s.Desk.Submit(ctx, proposals.Submission{Actor: actor(c), ProposalID: p.ID, Locale: p.Language,
+		UserID: currentVisitor(c).User.ID, Key: key,
+		RequestHash: idempotency.Hash(http.MethodPost, c.Request().URL.Path, string(bytes.TrimSpace(body))),
+		Respond: func(sp *proposals.Proposal) (idempotency.Response, error) {
 			b, err := json.Marshal(receiptOf(sp))
 			if err != nil {
 				return idempotency.Response{}, err
 			}
 			return idempotency.Response{Status: http.StatusOK, Body: b}, nil
-		})
-	if err == nil && notify != nil && res.Status < 500 {
-		notify()
-	}
+		}})
 	var de *proposals.DeadlineError
 	switch {
 	case errors.As(err, &de):

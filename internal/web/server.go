@@ -36,6 +36,7 @@ type Deps struct {
 	Organisations *organisations.Service
 	Calls         *calls.Service
 	Proposals     *proposals.Service
+	Desk          *proposals.Desk // submissions, in group commits
 	Blobs         *blob.Store
 	Attachments   *attachments.Service
 	Screening     *screening.Service

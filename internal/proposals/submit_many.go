@@ -1,0 +1,431 @@
+package proposals
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"facility/internal/audit"
+	"facility/internal/authz"
+	"facility/internal/calls"
+	"facility/internal/database"
+	"facility/internal/idempotency"
+	"facility/internal/mail"
+)
+
+// Outcome is what one submission of a batch got: what idempotency.Do
+// would have returned for it.
+type Outcome struct {
+	Response idempotency.Response
+	Replayed bool
+	Err      error
+}
+
+// SubmitAll makes submissions together in one transaction, each with
+// exactly the checks and effects of a submission alone (SubmitIn inside
+// idempotency.Do), and returns their outcomes in order. A submission that
+// is refused (late, incomplete, wrong status...) gets its error and
+// changes nothing; the others commit. If the transaction fails as a whole
+// (a database error), each submission is made alone, so that one can never
+// fail another.
+func (s *Service) SubmitAll(ctx context.Context, subs []Submission) []Outcome {
+	if len(subs) == 1 {
+		// Alone, the path made for one is the shorter.
+		var o Outcome
+		o.Response, o.Replayed, o.Err = s.submitAlone(ctx, subs[0])
+		return []Outcome{o}
+	}
+	out, err := s.submitTogether(ctx, subs)
+	if err == nil {
+		return out
+	}
+	out = make([]Outcome, len(subs))
+	for i, sub := range subs {
+		if ctx.Err() != nil {
+			out[i].Err = ctx.Err()
+			continue
+		}
+		out[i].Response, out[i].Replayed, out[i].Err = s.submitAlone(ctx, sub)
+	}
+	return out
+}
+
+// submitTogether runs the batch's transaction and, after commit, hands the
+// receipts to delivery.
+func (s *Service) submitTogether(ctx context.Context, subs []Submission) ([]Outcome, error) {
+	out := make([]Outcome, len(subs))
+	var mails []string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Two requests with one key, or for one proposal, go in successive
+		// rounds of the transaction: the later sees what the earlier did,
+		// as if it had come after it (a replay, or ErrWrongStatus).
+		pending := make([]int, len(subs))
+		for i := range pending {
+			pending[i] = i
+		}
+		for len(pending) > 0 {
+			var round, later []int
+			keys, props := map[[2]string]bool{}, map[string]bool{}
+			for _, i := range pending {
+				k := [2]string{subs[i].UserID, subs[i].Key}
+				if keys[k] || props[subs[i].ProposalID] {
+					later = append(later, i)
+					continue
+				}
+				keys[k], props[subs[i].ProposalID] = true, true
+				round = append(round, i)
+			}
+			ids, err := s.submitRound(tx, subs, round, out)
+			if err != nil {
+				return err
+			}
+			mails = append(mails, ids...)
+			pending = later
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(mails) > 0 {
+		s.mailQueued(context.WithoutCancel(ctx), mails...)
+	}
+	return out, nil
+}
+
+// candidate is a claimed submission on its way through the checks.
+type candidate struct {
+	i    int // in subs
+	p    *Proposal
+	c    *calls.Call
+	res  idempotency.Response
+	who  submitter
+	hash string
+}
+
+// submitRound makes the submissions subs[round] (no key and no proposal
+// twice) inside tx with a fixed number of statements, writes their outcomes
+// to out, and returns the ids of the receipts queued. An error is the
+// batch's: the transaction must roll back.
+func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out []Outcome) ([]string, error) {
+	ctx := tx.Statement.Context
+	// Claiming in one order everywhere keeps two batches from deadlocking
+	// on each other's keys.
+	sort.Slice(round, func(a, b int) bool {
+		x, y := subs[round[a]], subs[round[b]]
+		return x.UserID < y.UserID || x.UserID == y.UserID && x.Key < y.Key
+	})
+	claims := make([]idempotency.Claim, len(round))
+	for j, i := range round {
+		claims[j] = idempotency.Claim{UserID: subs[i].UserID, Key: subs[i].Key, RequestHash: subs[i].RequestHash}
+	}
+	got, err := idempotency.ClaimMany(tx, claims)
+	if err != nil {
+		return nil, err
+	}
+	var work []*candidate
+	for j, i := range round {
+		switch {
+		case got[j].Err != nil:
+			out[i].Err = got[j].Err
+		case !got[j].Mine:
+			out[i] = Outcome{Response: got[j].Response, Replayed: true}
+		default:
+			work = append(work, &candidate{i: i})
+		}
+	}
+	if len(work) == 0 {
+		return nil, nil
+	}
+	// From here a refused submission's claim is released, as Do's rollback
+	// would.
+	var release []idempotency.Claim
+	refuse := func(w *candidate, err error) {
+		out[w.i].Err = err
+		release = append(release, claimOf(subs[w.i]))
+	}
+
+	// Lock the proposals, in id order, and read the database clock.
+	var ids []string
+	for _, w := range work {
+		if database.ValidID(subs[w.i].ProposalID) {
+			ids = append(ids, subs[w.i].ProposalID)
+		}
+	}
+	var now time.Time
+	found := map[string]*Proposal{}
+	if len(ids) > 0 {
+		lock := ""
+		if tx.Dialector.Name() == database.Postgres {
+			lock = " FOR UPDATE"
+		}
+		var rows []struct {
+			Proposal Proposal `gorm:"embedded"`
+			DBNow    database.Clock
+		}
+		if err := tx.Raw("SELECT *, "+database.ClockColumn(tx)+" AS db_now FROM proposals WHERE id IN ? ORDER BY id"+lock, ids).
+			Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("read proposals: %w", err)
+		}
+		for k := range rows {
+			found[strings.ToLower(rows[k].Proposal.ID)] = &rows[k].Proposal
+			now = rows[k].DBNow.At
+		}
+	}
+	work = keep(work, func(w *candidate) bool {
+		w.p = found[strings.ToLower(subs[w.i].ProposalID)]
+		switch {
+		case w.p == nil:
+			refuse(w, ErrNotFound)
+		case w.p.Status != StatusDraft:
+			refuse(w, ErrWrongStatus)
+		default:
+			return true
+		}
+		return false
+	})
+
+	// Their calls, and extensions for those past their round's own
+	// deadline (an extension only ever moves a deadline later).
+	if len(work) > 0 {
+		var callIDs []string
+		for _, w := range work {
+			callIDs = append(callIDs, w.p.CallID)
+		}
+		var cs []calls.Call
+		if err := tx.Where("id IN ?", callIDs).Find(&cs).Error; err != nil {
+			return nil, fmt.Errorf("read calls: %w", err)
+		}
+		byID := map[string]*calls.Call{}
+		for k := range cs {
+			byID[strings.ToLower(cs[k].ID)] = &cs[k]
+		}
+		var late []string
+		work = keep(work, func(w *candidate) bool {
+			if w.c = byID[strings.ToLower(w.p.CallID)]; w.c == nil {
+				refuse(w, calls.ErrNotFound)
+				return false
+			}
+			if now.After(w.c.RoundDeadline(w.p.Round)) {
+				late = append(late, w.p.ID)
+			}
+			return true
+		})
+		extended := map[string]time.Time{}
+		if len(late) > 0 {
+			var exts []struct {
+				ProposalID string
+				Round      int
+				ClosesAt   time.Time
+			}
+			// The latest extension granted for a round counts, as in deadline.
+			if err := tx.Table("deadline_extensions").Select("proposal_id, round, closes_at").Where("proposal_id IN ?", late).
+				Order("created_at DESC").Scan(&exts).Error; err != nil {
+				return nil, fmt.Errorf("read extensions: %w", err)
+			}
+			for _, e := range exts {
+				k := fmt.Sprintf("%s/%d", strings.ToLower(e.ProposalID), e.Round)
+				if _, seen := extended[k]; !seen {
+					extended[k] = e.ClosesAt
+				}
+			}
+		}
+		work = keep(work, func(w *candidate) bool {
+			d := w.c.RoundDeadline(w.p.Round)
+			if now.After(d) {
+				if e, ok := extended[fmt.Sprintf("%s/%d", strings.ToLower(w.p.ID), w.p.Round)]; ok && e.After(d) {
+					d = e
+				}
+				if now.After(d) {
+					refuse(w, &DeadlineError{Deadline: d, Received: now})
+					return false
+				}
+			}
+			if now.Before(w.c.OpensAt) {
+				refuse(w, ErrNotOpen)
+				return false
+			}
+			return true
+		})
+	}
+
+	// What is missing, with the attachments; then eligibility, with the
+	// organisations' facts and the submitters.
+	files := map[string][]file{}
+	orgs := map[string]calls.Facts{}
+	people := map[string]submitter{}
+	if len(work) > 0 {
+		pids := make([]string, len(work))
+		var orgIDs, userIDs []string
+		for k, w := range work {
+			pids[k] = w.p.ID
+			orgIDs = append(orgIDs, w.p.OrganisationID)
+			userIDs = append(userIDs, subs[w.i].Actor.UserID)
+		}
+		var fs []struct{ ProposalID, QuestionID, SHA256 string }
+		if err := tx.Model(&Attachment{}).Select("proposal_id, question_id, sha256").Where("proposal_id IN ? AND deleted_at IS NULL", pids).
+			Scan(&fs).Error; err != nil {
+			return nil, fmt.Errorf("read attachments: %w", err)
+		}
+		for _, f := range fs {
+			k := strings.ToLower(f.ProposalID)
+			files[k] = append(files[k], file{QuestionID: f.QuestionID, SHA256: f.SHA256})
+		}
+		var orgRows []struct {
+			ID, TypeCode, CountryIso2, IloRegion string
+			YearFounded                          int
+		}
+		if err := tx.Raw(`SELECT o.id, o.type_code, o.country_iso2, c.ilo_region, o.year_founded FROM organisations o
+			JOIN countries c ON c.iso2 = o.country_iso2 WHERE o.id IN ?`, orgIDs).Scan(&orgRows).Error; err != nil {
+			return nil, fmt.Errorf("read organisations: %w", err)
+		}
+		for _, o := range orgRows {
+			orgs[strings.ToLower(o.ID)] = calls.Facts{OrgType: o.TypeCode, Country: o.CountryIso2, Region: o.IloRegion, YearFounded: o.YearFounded}
+		}
+		var us []struct{ ID, Email, Name string }
+		if err := tx.Raw("SELECT id, email, name FROM users WHERE id IN ?", userIDs).Scan(&us).Error; err != nil {
+			return nil, fmt.Errorf("read submitters: %w", err)
+		}
+		for _, u := range us {
+			people[strings.ToLower(u.ID)] = submitter{Email: u.Email, Name: u.Name}
+		}
+	}
+	countries := s.calls.WithTx(tx).Countries(ctx)
+	work = keep(work, func(w *candidate) bool {
+		sub := subs[w.i]
+		fs := files[strings.ToLower(w.p.ID)]
+		if missing := missing(w.c, w.p, fs, countries); len(missing) > 0 {
+			refuse(w, missing)
+			return false
+		}
+		facts, okOrg := orgs[strings.ToLower(w.p.OrganisationID)]
+		who, okWho := people[strings.ToLower(sub.Actor.UserID)]
+		if !okOrg || !okWho {
+			refuse(w, fmt.Errorf("read organisation and submitter: none for %s", w.p.OrganisationID))
+			return false
+		}
+		facts.Year, facts.Requested, facts.Answers = now.Year(), w.p.RequestedMinor, w.p.Answers.V
+		w.p.Eligibility.V = w.c.CheckEligibility(facts)
+		hash, err := contentHash(w.p, fs)
+		if err != nil {
+			refuse(w, err)
+			return false
+		}
+		at, by := now, sub.Actor.UserID
+		w.p.Status, w.p.SubmittedAt, w.p.SubmittedBy, w.p.ContentHash = StatusSubmitted, &at, &by, hash
+		w.p.ReceiptNumber = w.c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(w.p.ID, "-", "")[20:28]) + roundSuffix(w.p.Round)
+		w.who, w.hash = who, hash
+		res, err := sub.Respond(w.p)
+		if err != nil {
+			refuse(w, err)
+			return false
+		}
+		if res.Status >= 500 {
+			// A server failure is answered but neither stored nor done.
+			out[w.i].Response = res
+			release = append(release, claimOf(sub))
+			return false
+		}
+		w.res = res
+		return true
+	})
+
+	if err := idempotency.ReleaseMany(tx, release); err != nil {
+		return nil, err
+	}
+	if len(work) == 0 {
+		return nil, nil
+	}
+	mailIDs, err := s.writeSubmissions(tx, subs, work, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range work {
+		out[w.i] = Outcome{Response: w.res}
+	}
+	return mailIDs, nil
+}
+
+// writeSubmissions records accepted submissions with one statement per
+// table: the proposals, their receipts, rounds, audit records and stored
+// responses.
+func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candidate, now time.Time) ([]string, error) {
+	uuid := "?"
+	if tx.Dialector.Name() == database.Postgres {
+		// Parameters in VALUES are text; the columns compared are uuids.
+		uuid = "CAST(? AS uuid)"
+	}
+	var values strings.Builder
+	args := make([]any, 0, 5*len(work)+4)
+	for k, w := range work {
+		if k > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString("(" + uuid + ", " + uuid + ", ?, ?, ?)")
+		args = append(args, w.p.ID, *w.p.SubmittedBy, w.hash, w.p.ReceiptNumber, w.p.Eligibility)
+	}
+	args = append(args, StatusSubmitted, now, now, StatusDraft)
+	res := tx.Exec(`WITH v (pid, by_user, hash, receipt, elig) AS (VALUES `+values.String()+`)
+		UPDATE proposals SET status = ?, submitted_at = ?, submitted_by = v.by_user, content_hash = v.hash,
+			receipt_number = v.receipt, eligibility = v.elig, updated_at = ?, version = version + 1
+		FROM v WHERE proposals.id = v.pid AND proposals.status = ?`, args...)
+	if res.Error != nil {
+		return nil, fmt.Errorf("submit proposals: %w", res.Error)
+	}
+	if res.RowsAffected != int64(len(work)) {
+		// The rows are locked and were drafts: this cannot happen, and if it
+		// does, each submission is made alone.
+		return nil, fmt.Errorf("submit proposals: %d of %d updated", res.RowsAffected, len(work))
+	}
+
+	msgs := make([]mail.Message, len(work))
+	rounds := make([]Round, len(work))
+	entries := make([]audit.Item, len(work))
+	claims := make([]idempotency.Claim, len(work))
+	responses := make([]idempotency.Response, len(work))
+	for k, w := range work {
+		sub, p := subs[w.i], w.p
+		data := map[string]any{"Name": w.who.Name, "Title": p.Title, "Call": w.c.Title.V.In(sub.Locale, w.c.Languages.V), "Receipt": p.ReceiptNumber,
+			"Time": now.Format("2006-01-02 15:04:05 UTC"), "Hash": w.hash, "Link": s.publicURL + "/proposals/" + p.ID + "/receipt"}
+		msgs[k] = mail.Message{To: w.who.Email, Kind: "proposal_receipt", At: now,
+			Subject: s.text.Translate(sub.Locale, "mail_receipt_subject", data),
+			Body:    s.text.Translate(sub.Locale, "mail_receipt_body", data)}
+		rounds[k] = roundOf(p)
+		entries[k] = audit.Item{Actor: sub.Actor, Entry: audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: p.ID, At: now,
+			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": w.hash}}}
+		claims[k], responses[k] = claimOf(sub), w.res
+	}
+	mailIDs, err := mail.QueueMany(tx, msgs)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.CreateInBatches(&rounds, len(rounds)).Error; err != nil {
+		return nil, fmt.Errorf("record rounds: %w", err)
+	}
+	if err := audit.AppendMany(tx, entries); err != nil {
+		return nil, err
+	}
+	if err := idempotency.StoreMany(tx, claims, responses); err != nil {
+		return nil, err
+	}
+	return mailIDs, nil
+}
+
+func claimOf(sub Submission) idempotency.Claim {
+	return idempotency.Claim{UserID: sub.UserID, Key: sub.Key, RequestHash: sub.RequestHash}
+}
+
+// keep filters ws in place by ok, which may also record a refusal.
+func keep(ws []*candidate, ok func(*candidate) bool) []*candidate {
+	kept := ws[:0]
+	for _, w := range ws {
+		if ok(w) {
+			kept = append(kept, w)
+		}
+	}
+	return kept
+}
