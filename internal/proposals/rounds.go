@@ -3,10 +3,12 @@ package proposals
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"facility/internal/calls"
 	"facility/internal/database"
 )
 
@@ -30,6 +32,12 @@ type Round struct {
 
 // TableName maps Round to its table.
 func (Round) TableName() string { return "proposal_rounds" }
+
+// receiptNumber is what a submission's receipt says: the call's reference
+// and part of the proposal's id, with the round's suffix.
+func receiptNumber(c *calls.Call, p *Proposal) string {
+	return c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(p.ID, "-", "")[20:28]) + roundSuffix(p.Round)
+}
 
 // roundSuffix tells a full proposal's receipt number from its concept
 // note's (receipt numbers are unique).

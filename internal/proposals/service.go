@@ -443,7 +443,7 @@ func (s *Service) SubmitIn(tx *gorm.DB, actor audit.Actor, id string, locale str
 		return nil, nil, err
 	}
 	p.Status, p.SubmittedAt, p.SubmittedBy, p.ContentHash = StatusSubmitted, &now, &actor.UserID, hash
-	p.ReceiptNumber = c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(p.ID, "-", "")[20:28]) + roundSuffix(p.Round)
+	p.ReceiptNumber = receiptNumber(c, p)
 	res := tx.Model(&Proposal{}).Where("id = ? AND status = ?", id, StatusDraft).Updates(map[string]any{
 		"status": p.Status, "submitted_at": now, "submitted_by": actor.UserID, "content_hash": hash,
 		"receipt_number": p.ReceiptNumber, "eligibility": p.Eligibility, "updated_at": now, "version": gorm.Expr("version + 1")})

@@ -317,7 +317,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		}
 		at, by := now, sub.Actor.UserID
 		w.p.Status, w.p.SubmittedAt, w.p.SubmittedBy, w.p.ContentHash = StatusSubmitted, &at, &by, hash
-		w.p.ReceiptNumber = w.c.Reference + "-" + strings.ToUpper(strings.ReplaceAll(w.p.ID, "-", "")[20:28]) + roundSuffix(w.p.Round)
+		w.p.ReceiptNumber = receiptNumber(w.c, w.p)
 		w.who, w.hash = who, hash
 		res, err := sub.Respond(w.p)
 		if err != nil {
