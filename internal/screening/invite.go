@@ -2,7 +2,6 @@ package screening
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,25 +41,16 @@ const MaxMessage = 2000
 func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, proposalIDs []string, message, locale string) error {
 	var errs validate.Errors
 	errs.Text("message", message, false, MaxMessage, true)
-	ids := unique(proposalIDs)
-	switch {
-	case len(ids) == 0:
-		errs.Add("proposal_ids", "required", nil)
-	case len(ids) > MaxBulk:
-		errs.Add("proposal_ids", "screening_too_many", map[string]any{"Max": MaxBulk})
-	}
+	ids := bulkIDs(&errs, proposalIDs)
 	if len(errs) > 0 {
 		return errs
 	}
 	message = strings.TrimSpace(message)
 	var mailIDs []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var c calls.Call
-		if err := tx.Where("id = ?", callID).Take(&c).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return ErrNotFound
-			}
-			return fmt.Errorf("read call: %w", err)
+		c, ps, err := lockOfCall(tx, callID, ids)
+		if err != nil {
+			return err
 		}
 		if !c.TwoRound || c.FullProposalClosesAt == nil {
 			return validate.One("proposal_ids", "invite_not_two_round")
@@ -71,10 +61,6 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 		}
 		if !now.Before(*c.FullProposalClosesAt) {
 			return validate.One("proposal_ids", "invite_full_proposal_closed")
-		}
-		ps, err := lockOfCall(tx, callID, ids)
-		if err != nil {
-			return err
 		}
 		for _, p := range ps {
 			switch {
@@ -87,7 +73,7 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 			}
 		}
 		for i := range ps {
-			id, err := s.invite(tx, actor, &c, &ps[i], message, locale, now, len(ps))
+			id, err := s.invite(tx, actor, c, &ps[i], message, locale, now, len(ps))
 			if err != nil {
 				return err
 			}

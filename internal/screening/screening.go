@@ -296,27 +296,14 @@ func (s *Service) Decide(ctx context.Context, actor audit.Actor, callID string, 
 	var errs validate.Errors
 	errs.OneOf("decision", decision, gates.Decisions[Gate])
 	errs.Text("reason", reason, decision == Ineligible || decision == MoreInformation, 2000, true)
-	ids := unique(proposalIDs)
-	switch {
-	case len(ids) == 0:
-		errs.Add("proposal_ids", "required", nil)
-	case len(ids) > MaxBulk:
-		errs.Add("proposal_ids", "screening_too_many", map[string]any{"Max": MaxBulk})
-	}
+	ids := bulkIDs(&errs, proposalIDs)
 	if len(errs) > 0 {
 		return errs
 	}
 	reason = strings.TrimSpace(reason)
 	var mailIDs []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var c calls.Call
-		if err := tx.Where("id = ?", callID).Take(&c).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return ErrNotFound
-			}
-			return fmt.Errorf("read call: %w", err)
-		}
-		ps, err := lockOfCall(tx, callID, ids)
+		c, ps, err := lockOfCall(tx, callID, ids)
 		if err != nil {
 			return err
 		}
@@ -348,7 +335,7 @@ func (s *Service) Decide(ctx context.Context, actor audit.Actor, callID string, 
 					"previous": p.Screening, "bulk": len(ps)}}); err != nil {
 				return err
 			}
-			id, err := s.queueMail(tx, &c, p, decision, reason, locale)
+			id, err := s.queueMail(tx, c, p, decision, reason, locale)
 			if err != nil {
 				return err
 			}
@@ -398,14 +385,34 @@ func (s *Service) queueMail(tx *gorm.DB, c *calls.Call, p *proposals.Proposal, d
 		Subject: s.text.Translate(lang, "screening_mail_"+decision+"_subject", data), Body: body})
 }
 
-// lockOfCall reads the listed proposals for a bulk action on one call,
-// locked in id order on PostgreSQL so two bulk actions cannot deadlock. An
-// id that is not a proposal of this call is refused the same way whether or
-// not it exists elsewhere: nothing leaks.
-func lockOfCall(tx *gorm.DB, callID string, ids []string) ([]proposals.Proposal, error) {
+// bulkIDs reads the proposal ids of a bulk action: one to MaxBulk
+// distinct ids, or a field error.
+func bulkIDs(errs *validate.Errors, proposalIDs []string) []string {
+	ids := unique(proposalIDs)
+	switch {
+	case len(ids) == 0:
+		errs.Add("proposal_ids", "required", nil)
+	case len(ids) > MaxBulk:
+		errs.Add("proposal_ids", "screening_too_many", map[string]any{"Max": MaxBulk})
+	}
+	return ids
+}
+
+// lockOfCall reads a call and the listed proposals for a bulk action on
+// it, the proposals locked in id order on PostgreSQL so two bulk actions
+// cannot deadlock. An id that is not a proposal of this call is refused the
+// same way whether or not it exists elsewhere: nothing leaks.
+func lockOfCall(tx *gorm.DB, callID string, ids []string) (*calls.Call, []proposals.Proposal, error) {
+	var c calls.Call
+	if err := tx.Where("id = ?", callID).Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil, ErrNotFound
+		}
+		return nil, nil, fmt.Errorf("read call: %w", err)
+	}
 	for _, id := range ids {
 		if !database.ValidID(id) {
-			return nil, validate.One("proposal_ids", "screening_not_in_call")
+			return nil, nil, validate.One("proposal_ids", "screening_not_in_call")
 		}
 	}
 	q := tx
@@ -414,17 +421,17 @@ func lockOfCall(tx *gorm.DB, callID string, ids []string) ([]proposals.Proposal,
 	}
 	var ps []proposals.Proposal
 	if err := q.Where("id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
-		return nil, fmt.Errorf("read proposals: %w", err)
+		return nil, nil, fmt.Errorf("read proposals: %w", err)
 	}
 	if len(ps) != len(ids) {
-		return nil, validate.One("proposal_ids", "screening_not_in_call")
+		return nil, nil, validate.One("proposal_ids", "screening_not_in_call")
 	}
 	for _, p := range ps {
 		if p.CallID != callID {
-			return nil, validate.One("proposal_ids", "screening_not_in_call")
+			return nil, nil, validate.One("proposal_ids", "screening_not_in_call")
 		}
 	}
-	return ps, nil
+	return &c, ps, nil
 }
 
 func unique(ids []string) []string {
