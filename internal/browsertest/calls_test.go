@@ -21,6 +21,23 @@ const (
 	applicantEmail = "applicant@facility.demo" // Ghana General Agricultural Workers' Union
 )
 
+// step is one part of a journey: later steps need the earlier ones.
+type step struct {
+	name string
+	run  func(*testing.T)
+}
+
+// runSteps runs a journey's steps in order, as subtests, and stops at the
+// first that fails.
+func runSteps(t *testing.T, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		if !t.Run(s.name, s.run) {
+			t.Fatalf("%s failed; the later steps need it", s.name)
+		}
+	}
+}
+
 // TestBrowserCallJourney follows one challenge call from design to
 // screening: a manager designs a call with a conditional question, a file
 // question, eligibility rules and criteria, takes it through G0 and
@@ -40,20 +57,13 @@ func TestBrowserCallJourney(t *testing.T) {
 	cj.opens = time.Date(now.Year(), now.Month(), now.Day()-1, 9, 0, 0, 0, zurich)
 	cj.closes = time.Date(now.Year(), now.Month(), now.Day()+30, 17, 0, 0, 0, zurich)
 
-	for _, step := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
+	runSteps(t, []step{
 		{"ManagerDesignsAndPublishes", cj.managerDesigns},
 		{"PublicCallPage", cj.publicPage},
 		{"ApplicantFirstSession", cj.applicantFirstSession},
 		{"ApplicantSecondSession", cj.applicantSecondSession},
 		{"ManagerScreens", cj.managerScreens},
-	} {
-		if !t.Run(step.name, step.run) {
-			t.Fatalf("%s failed; the later steps need it", step.name)
-		}
-	}
+	})
 }
 
 // callJourney is what the steps hand on to each other.

@@ -17,19 +17,12 @@ import (
 // eligible. Each person has a browser of their own.
 func TestBrowserScreeningReply(t *testing.T) {
 	rj := &replyJourney{journeys: newJourneys(t)}
-	for _, step := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
+	runSteps(t, []step{
 		{"ApplicantSubmits", rj.applicantSubmits},
 		{"ManagerAsks", rj.managerAsks},
 		{"ApplicantAnswers", rj.applicantAnswers},
 		{"ManagerReadsAndDecides", rj.managerDecides},
-	} {
-		if !t.Run(step.name, step.run) {
-			t.Fatalf("%s failed; the later steps need it", step.name)
-		}
-	}
+	})
 }
 
 type replyJourney struct {

@@ -18,19 +18,12 @@ import (
 // shows both rounds. Each person has a browser of their own.
 func TestBrowserTwoRoundCall(t *testing.T) {
 	tj := &twoRoundJourney{journeys: newJourneys(t)}
-	for _, step := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
+	runSteps(t, []step{
 		{"ManagerPublishesTwoRoundCall", tj.managerPublishes},
 		{"ApplicantSubmitsConceptNote", tj.applicantSubmitsConceptNote},
 		{"ManagerScreensAndInvites", tj.managerInvites},
 		{"ApplicantSubmitsFullProposal", tj.applicantSubmitsFullProposal},
-	} {
-		if !t.Run(step.name, step.run) {
-			t.Fatalf("%s failed; the later steps need it", step.name)
-		}
-	}
+	})
 }
 
 type twoRoundJourney struct {
