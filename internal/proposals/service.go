@@ -453,11 +453,7 @@ func (s *Service) SubmitIn(tx *gorm.DB, actor audit.Actor, id string, locale str
 	if res.RowsAffected == 0 {
 		return nil, nil, ErrWrongStatus
 	}
-	data := map[string]any{"Name": who.Name, "Title": p.Title, "Call": c.Title.V.In(locale, c.Languages.V), "Receipt": p.ReceiptNumber,
-		"Time": now.Format("2006-01-02 15:04:05 UTC"), "Hash": hash, "Link": s.publicURL + "/proposals/" + p.ID + "/receipt"}
-	mailID, err := mail.Queue(tx, mail.Message{To: who.Email, Kind: "proposal_receipt", At: now,
-		Subject: s.text.Translate(locale, "mail_receipt_subject", data),
-		Body:    s.text.Translate(locale, "mail_receipt_body", data)})
+	mailID, err := mail.Queue(tx, s.receiptMail(c, p, who, hash, locale, now))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -389,11 +389,7 @@ func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candi
 	responses := make([]idempotency.Response, len(work))
 	for k, w := range work {
 		sub, p := subs[w.i], w.p
-		data := map[string]any{"Name": w.who.Name, "Title": p.Title, "Call": w.c.Title.V.In(sub.Locale, w.c.Languages.V), "Receipt": p.ReceiptNumber,
-			"Time": now.Format("2006-01-02 15:04:05 UTC"), "Hash": w.hash, "Link": s.publicURL + "/proposals/" + p.ID + "/receipt"}
-		msgs[k] = mail.Message{To: w.who.Email, Kind: "proposal_receipt", At: now,
-			Subject: s.text.Translate(sub.Locale, "mail_receipt_subject", data),
-			Body:    s.text.Translate(sub.Locale, "mail_receipt_body", data)}
+		msgs[k] = s.receiptMail(w.c, p, w.who, w.hash, sub.Locale, now)
 		rounds[k] = roundOf(p)
 		entries[k] = audit.Item{Actor: sub.Actor, Entry: audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: p.ID, At: now,
 			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": w.hash}}}
