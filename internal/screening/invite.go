@@ -34,8 +34,9 @@ const MaxMessage = 2000
 // Invite invites the listed submitted, eligible concept notes of a
 // two-round call to submit a full proposal, in one transaction (all or
 // none; at most MaxBulk; on PostgreSQL the proposals are locked in id
-// order, so two bulk actions cannot deadlock). It is refused once the
-// full-proposal closing time has passed on the database clock. Each
+// order, so two bulk actions cannot deadlock). It is refused for a call
+// no longer published, and once the full-proposal closing time has passed
+// on the database clock. Each
 // submitter is e-mailed in the proposal's language (locale when it has
 // none), with message if the manager wrote one.
 func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, proposalIDs []string, message, locale string) error {
@@ -54,6 +55,10 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 		}
 		if !c.TwoRound || c.FullProposalClosesAt == nil {
 			return validate.One("proposal_ids", "invite_not_two_round")
+		}
+		// A cancelled call asks for no more work from its applicants.
+		if c.Status != calls.StatusPublished {
+			return validate.One("proposal_ids", "invite_call_not_published")
 		}
 		now, err := database.Now(tx)
 		if err != nil {
