@@ -338,7 +338,7 @@ func (s *Server) proposalReceipt(c echo.Context) error {
 	data := map[string]any{"P": p, "CallTitle": call.Title.V.In(lang(c), call.Languages.V), "Reference": call.Reference, "OrgName": org.Name,
 		"Amount": call.Money(p.RequestedMinor), "Withdrawn": p.Status == proposals.StatusWithdrawn, "Rounds": rounds}
 	if p.SubmittedAt != nil {
-		data["Time"], data["TimeUTC"] = fmtZone(*p.SubmittedAt, tz), p.SubmittedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+		data["Time"] = inZonesToSecond(*p.SubmittedAt, tz, "UTC")
 	}
 	return s.render(c, http.StatusOK, "proposal_receipt", s.newPage(c, s.Text.Translate(lang(c), "proposal_receipt_title", nil), data))
 }

@@ -199,14 +199,24 @@ func formValues(c echo.Context) url.Values {
 // inZones shows t in the first zone, then in parentheses in each other zone
 // that reads differently ("2026-12-22 16:30 UTC (2026-12-22 17:30 CET)").
 func inZones(t time.Time, zones ...string) string {
+	return zonesIn(t, fmtZone, zones)
+}
+
+// inZonesToSecond is inZones to the second, for times that prove when
+// something was received (receipts).
+func inZonesToSecond(t time.Time, zones ...string) string {
+	return zonesIn(t, fmtZoneToSecond, zones)
+}
+
+func zonesIn(t time.Time, format func(time.Time, string) string, zones []string) string {
 	if len(zones) == 0 {
-		return fmtZone(t, "UTC")
+		return format(t, "UTC")
 	}
-	first := fmtZone(t, zones[0])
+	first := format(t, zones[0])
 	seen := map[string]bool{first: true}
 	var others []string
 	for _, z := range zones[1:] {
-		if s := fmtZone(t, z); !seen[s] {
+		if s := format(t, z); !seen[s] {
 			seen[s] = true
 			others = append(others, s)
 		}

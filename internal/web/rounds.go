@@ -32,9 +32,9 @@ func (s *Server) apiRoundRoutes(g *echo.Group) {
 
 // roundRow is one submitted round as the pages show it.
 type roundRow struct {
-	Round                        int
-	Name, Receipt, Time, TimeUTC string
-	Hash                         string
+	Round               int
+	Name, Receipt, Time string // Time in the reader's zone and UTC, to the second
+	Hash                string
 }
 
 // roundsInfo is what the pages show of a call's rounds and of a
@@ -86,7 +86,7 @@ func (s *Server) callRounds(c echo.Context, call *calls.Call, p *proposals.Propo
 	ri.RoundName = s.roundName(l, call, ri.Round)
 	for _, r := range rounds {
 		ri.Rows = append(ri.Rows, roundRow{Round: r.Round, Name: s.roundName(l, call, r.Round), Receipt: r.ReceiptNumber,
-			Time: fmtZone(r.SubmittedAt, tz), TimeUTC: r.SubmittedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Hash: r.ContentHash})
+			Time: inZonesToSecond(r.SubmittedAt, tz, "UTC"), Hash: r.ContentHash})
 	}
 	return ri
 }
