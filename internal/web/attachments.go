@@ -351,12 +351,12 @@ func (s *Server) uploadFailed(c echo.Context, p *proposals.Proposal, question st
 		s.uploadMetrics.full.Inc()
 		s.Log.Error("file store full: upload refused", "request_id", requestID(c), "proposal_id", p.ID, "error", err.Error())
 		c.Response().Header().Set("Retry-After", noSpaceRetryAfter)
-		return s.storageRefused(c, p, question, http.StatusInsufficientStorage, "upload_no_space")
+		return s.fileRefused(c, p, question, http.StatusInsufficientStorage, "upload_no_space", validate.Errors{{Field: "file", Code: "upload_no_space"}})
 	case errors.Is(err, attachments.ErrStoreUnavailable):
 		s.uploadMetrics.unavailable.Inc()
 		s.Log.Error("file store unavailable: upload failed", "request_id", requestID(c), "proposal_id", p.ID, "error", err.Error())
 		c.Response().Header().Set("Retry-After", unavailableRetryAfter)
-		return s.storageRefused(c, p, question, http.StatusServiceUnavailable, "upload_store_unavailable")
+		return s.fileRefused(c, p, question, http.StatusServiceUnavailable, "upload_store_unavailable", validate.Errors{{Field: "file", Code: "upload_store_unavailable"}})
 	case errors.As(err, &mbe):
 		status = http.StatusRequestEntityTooLarge
 		fe = validate.Errors{{Field: "file", Code: "file_too_large", Params: map[string]any{"MB": mbe.Limit >> 20}}}
@@ -379,16 +379,26 @@ func (s *Server) uploadFailed(c echo.Context, p *proposals.Proposal, question st
 			status = http.StatusBadRequest
 		}
 	}
+	code := "invalid_input"
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		code = "too_large"
+	case http.StatusBadRequest:
+		code = "upload_malformed"
+	}
+	return s.fileRefused(c, p, question, status, code, fe)
+}
+
+// fileRefused answers an upload refused for a reason about the file: the
+// files page again, with the existing files and the reasons on the file
+// field, or the API's error (code, its status message, field problems).
+// Nothing was kept.
+func (s *Server) fileRefused(c echo.Context, p *proposals.Proposal, question string, status int, code string, fe validate.Errors) error {
 	if isAPI(c) {
-		body := apiError{Error: apiErrorBody{Code: "invalid_input", Message: s.Text.Translate(lang(c), "status_invalid_input", nil), RequestID: requestID(c)}}
-		if status == http.StatusRequestEntityTooLarge {
-			body.Error.Code, body.Error.Message = "too_large", s.Text.Translate(lang(c), "status_too_large", nil)
-		}
-		if status == http.StatusBadRequest {
-			body.Error.Code, body.Error.Message = "upload_malformed", s.Text.Translate(lang(c), "status_upload_malformed", nil)
-		}
+		l := lang(c)
+		body := apiError{Error: apiErrorBody{Code: code, Message: s.Text.Translate(l, "status_"+code, nil), RequestID: requestID(c)}}
 		for _, e := range fe {
-			body.Error.Fields = append(body.Error.Fields, fieldProblem{Field: e.Field, Code: e.Code, Message: fieldMessage(s.Text, lang(c), e)})
+			body.Error.Fields = append(body.Error.Fields, fieldProblem{Field: e.Field, Code: e.Code, Message: fieldMessage(s.Text, l, e)})
 		}
 		return c.JSON(status, body)
 	}

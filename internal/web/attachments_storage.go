@@ -4,12 +4,9 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"facility/internal/attachments"
-	"facility/internal/proposals"
-	"facility/internal/validate"
 )
 
 // uploadMetrics count uploads the file store could not take, for alerts
@@ -28,26 +25,6 @@ func newUploadMetrics(reg prometheus.Registerer) *uploadMetrics {
 	}
 	reg.MustRegister(m.full, m.unavailable)
 	return m
-}
-
-// storageRefused answers an upload the file store could not take: the
-// files page again, with the existing files and the reason on the file
-// field, or the API's error with its own code. Nothing was kept.
-func (s *Server) storageRefused(c echo.Context, p *proposals.Proposal, question string, status int, code string) error {
-	fe := validate.Errors{{Field: "file", Code: code}}
-	if isAPI(c) {
-		l := lang(c)
-		body := apiError{Error: apiErrorBody{Code: code, Message: s.Text.Translate(l, "status_"+code, nil), RequestID: requestID(c),
-			Fields: []fieldProblem{{Field: "file", Code: code, Message: fieldMessage(s.Text, l, fe[0])}}}}
-		return c.JSON(status, body)
-	}
-	v, err := s.attachmentsData(c, p, proposals.RightEdit, question)
-	if err != nil {
-		return err
-	}
-	pg := s.newPage(c, s.Text.Translate(lang(c), "attachments_title", nil), v)
-	pg.Errors = fe
-	return s.render(c, status, "attachment_list", pg)
 }
 
 // Retry-After for uploads the file store refused: space must be freed by
