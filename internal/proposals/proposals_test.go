@@ -219,3 +219,29 @@ func TestWithdrawAndExtension(t *testing.T) {
 		t.Fatal("extension not audited")
 	}
 }
+
+// A manager who revises an extension to an earlier date is taken at their
+// latest word everywhere the deadline is read: the submit check and the
+// applicant's list alike.
+func TestTheLatestExtensionIsInForceEverywhere(t *testing.T) {
+	f := setup(t)
+	p := f.complete(t)
+	f.env.DB.Gorm.Exec("UPDATE calls SET closes_at = ?, grace_minutes = 0 WHERE id = ?", time.Now().UTC().Add(-time.Hour), f.call.ID)
+	mgr := audit.Actor{UserID: f.actor.UserID, IP: "127.0.0.1"}
+	first, revised := time.Now().UTC().Add(48*time.Hour).Truncate(time.Second), time.Now().UTC().Add(24*time.Hour).Truncate(time.Second)
+	for _, at := range []time.Time{first, revised} {
+		if err := f.env.Proposals.GrantExtension(t.Context(), mgr, p.ID, at, "flood in the region"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond) // grants are ordered by their time
+	}
+	got, _ := f.env.Proposals.Get(t.Context(), p.ID)
+	d, err := f.env.Proposals.Deadline(t.Context(), got)
+	if err != nil || !d.Equal(revised) {
+		t.Fatalf("deadline %v (%v), want the revised %v", d, err, revised)
+	}
+	list, err := f.env.Proposals.MineWithDetails(t.Context(), f.actor.UserID)
+	if err != nil || len(list) != 1 || !list[0].Deadline.Equal(revised) {
+		t.Fatalf("the list's deadline: %+v %v, want the revised %v", list, err, revised)
+	}
+}

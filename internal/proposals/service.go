@@ -370,19 +370,47 @@ func missing(c *calls.Call, p *Proposal, files []file, countries map[string]bool
 	return errs
 }
 
-// Deadline is when this proposal must be submitted by in its round: the
-// round's closing time plus grace, or a later individual extension granted
-// for that round.
-func deadline(tx *gorm.DB, c *calls.Call, proposalID string, round int) (time.Time, error) {
+// Extensions returns, for each listed proposal that has one, the closing
+// time of the latest extension granted for the round it is in: the one in
+// force (a later grant replaces an earlier one, even with an earlier date;
+// an extension of the concept note does not carry over).
+func Extensions(db *gorm.DB, ids []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ProposalID string
+		ClosesAt   time.Time
+	}
+	if err := db.Table("deadline_extensions").Select("proposal_id, closes_at").Where("proposal_id IN ?", ids).
+		Where("round = (SELECT p.round FROM proposals p WHERE p.id = deadline_extensions.proposal_id)").
+		Order("created_at, id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read extensions: %w", err)
+	}
+	for _, r := range rows {
+		out[strings.ToLower(r.ProposalID)] = r.ClosesAt.UTC() // later rows win
+	}
+	return out, nil
+}
+
+// DeadlineWith is a round's deadline (closing time plus grace), or the
+// extension in force when it is later.
+func DeadlineWith(c *calls.Call, round int, ext map[string]time.Time, proposalID string) time.Time {
 	d := c.RoundDeadline(round)
-	var ext []time.Time
-	if err := tx.Table("deadline_extensions").Where("proposal_id = ? AND round = ?", proposalID, round).Order("created_at DESC").Limit(1).Pluck("closes_at", &ext).Error; err != nil {
-		return d, fmt.Errorf("read extensions: %w", err)
+	if e, ok := ext[strings.ToLower(proposalID)]; ok && e.After(d) {
+		d = e
 	}
-	if len(ext) == 1 && ext[0].After(d) {
-		d = ext[0]
+	return d
+}
+
+// deadline is when this proposal must be submitted by in its current round.
+func deadline(tx *gorm.DB, c *calls.Call, proposalID string, round int) (time.Time, error) {
+	ext, err := Extensions(tx, []string{proposalID})
+	if err != nil {
+		return c.RoundDeadline(round), err
 	}
-	return d, nil
+	return DeadlineWith(c, round, ext, proposalID), nil
 }
 
 // Deadline returns the proposal's deadline.
@@ -629,20 +657,9 @@ func (s *Service) MineWithDetails(ctx context.Context, userID string) ([]Summary
 	for i := range cs {
 		byID[cs[i].ID] = &cs[i]
 	}
-	var exts []struct {
-		ProposalID string
-		ClosesAt   time.Time
-	}
-	if err := db.Table("deadline_extensions").Select("proposal_id, MAX(closes_at) AS closes_at").
-		Where("proposal_id IN ?", ids).
-		// Only extensions of the round each proposal is in.
-		Where("round = (SELECT p.round FROM proposals p WHERE p.id = deadline_extensions.proposal_id)").
-		Group("proposal_id").Scan(&exts).Error; err != nil {
-		return nil, fmt.Errorf("read extensions: %w", err)
-	}
-	extended := make(map[string]time.Time, len(exts))
-	for _, e := range exts {
-		extended[e.ProposalID] = e.ClosesAt
+	extended, err := Extensions(db, ids)
+	if err != nil {
+		return nil, err
 	}
 	var rows []struct{ ProposalID, Role, Rights string }
 	err = db.Raw(`SELECT p.id AS proposal_id, m.role AS role, '' AS rights FROM proposals p
@@ -669,11 +686,7 @@ func (s *Service) MineWithDetails(ctx context.Context, userID string) ([]Summary
 		if c == nil {
 			continue
 		}
-		d := c.RoundDeadline(p.Round)
-		if e, ok := extended[p.ID]; ok && e.After(d) {
-			d = e
-		}
-		out = append(out, Summary{Proposal: p, Call: c, Deadline: d, Rights: rights[p.ID]})
+		out = append(out, Summary{Proposal: p, Call: c, Deadline: DeadlineWith(c, p.Round, extended, p.ID), Rights: rights[p.ID]})
 	}
 	return out, nil
 }

@@ -215,35 +215,16 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 			}
 			return true
 		})
-		extended := map[string]time.Time{}
-		if len(late) > 0 {
-			var exts []struct {
-				ProposalID string
-				Round      int
-				ClosesAt   time.Time
-			}
-			// The latest extension granted for a round counts, as in deadline.
-			if err := tx.Table("deadline_extensions").Select("proposal_id, round, closes_at").Where("proposal_id IN ?", late).
-				Order("created_at DESC").Scan(&exts).Error; err != nil {
-				return nil, fmt.Errorf("read extensions: %w", err)
-			}
-			for _, e := range exts {
-				k := fmt.Sprintf("%s/%d", strings.ToLower(e.ProposalID), e.Round)
-				if _, seen := extended[k]; !seen {
-					extended[k] = e.ClosesAt
-				}
-			}
+		// Extensions only ever move a deadline later: read them only for
+		// submissions past their round's own.
+		extended, err := Extensions(tx, late)
+		if err != nil {
+			return nil, err
 		}
 		work = keep(work, func(w *candidate) bool {
-			d := w.c.RoundDeadline(w.p.Round)
-			if now.After(d) {
-				if e, ok := extended[fmt.Sprintf("%s/%d", strings.ToLower(w.p.ID), w.p.Round)]; ok && e.After(d) {
-					d = e
-				}
-				if now.After(d) {
-					refuse(w, &DeadlineError{Deadline: d, Received: now})
-					return false
-				}
+			if d := DeadlineWith(w.c, w.p.Round, extended, w.p.ID); now.After(d) {
+				refuse(w, &DeadlineError{Deadline: d, Received: now})
+				return false
 			}
 			if now.Before(w.c.OpensAt) {
 				refuse(w, ErrNotOpen)

@@ -164,7 +164,7 @@ func (s *Service) entries(ctx context.Context, callID string, ps []proposals.Pro
 	if err != nil {
 		return nil, err
 	}
-	ext, err := extensions(db, ids)
+	ext, err := proposals.Extensions(db, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -173,11 +173,8 @@ func (s *Service) entries(ctx context.Context, callID string, ps []proposals.Pro
 		return nil, err
 	}
 	for _, p := range ps {
-		d := c.RoundDeadline(p.Round)
-		if t, ok := ext[p.ID]; ok && t.After(d) {
-			d = t
-		}
-		e := Entry{Proposal: p, Organisation: orgs[p.OrganisationID], AutoEligible: calls.Eligible(p.Eligibility.V), Deadline: d}
+		e := Entry{Proposal: p, Organisation: orgs[p.OrganisationID], AutoEligible: calls.Eligible(p.Eligibility.V),
+			Deadline: proposals.DeadlineWith(&c, p.Round, ext, p.ID)}
 		// Pending after a decision only happens through a reply (to this
 		// round's submission: an invited full proposal is pending as new).
 		if t, ok := answered[p.ID]; ok && p.Status == proposals.StatusSubmitted && p.Screening == proposals.ScreeningPending &&
@@ -198,26 +195,6 @@ func organisations(db *gorm.DB, ids []string) (map[string]Organisation, error) {
 	out := make(map[string]Organisation, len(rows))
 	for _, o := range rows {
 		out[o.ID] = o
-	}
-	return out, nil
-}
-
-// extensions returns the latest extension of each proposal in its current
-// round (an extension of the concept note does not carry over).
-func extensions(db *gorm.DB, ids []string) (map[string]time.Time, error) {
-	var rows []struct {
-		ProposalID string
-		ClosesAt   time.Time
-		CreatedAt  time.Time
-	}
-	if err := db.Table("deadline_extensions").Select("proposal_id, closes_at, created_at").Where("proposal_id IN ?", ids).
-		Where("round = (SELECT p.round FROM proposals p WHERE p.id = deadline_extensions.proposal_id)").
-		Order("created_at, id").Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read extensions: %w", err)
-	}
-	out := map[string]time.Time{}
-	for _, r := range rows {
-		out[r.ProposalID] = r.ClosesAt.UTC() // later rows win: the latest grant is in force
 	}
 	return out, nil
 }
