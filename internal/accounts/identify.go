@@ -49,7 +49,8 @@ type sessionRow struct {
 }
 
 // IdentifyAPIToken finds the user of a live token: not revoked, not
-// expired, its user not disabled. One statement reads all of it; the
+// expired, its user not disabled. Staff tokens count as having passed the
+// second factor: they can only be created from a session that did. One statement reads all of it; the
 // token's last use is written at most every touchEvery.
 func (s *Service) IdentifyAPIToken(ctx context.Context, secret string) (*Identity, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 100 {

@@ -72,9 +72,6 @@ func TestAPITokenIdentifiedInOneStatementKeepsEveryRule(t *testing.T) {
 	if last == nil || dbNow(t, env).Sub(*last).Abs() > 5*time.Second {
 		t.Fatalf("last use %v", last)
 	}
-	if u2, err := env.Accounts.AuthenticateAPIToken(t.Context(), secret); err != nil || u2.ID != u.ID {
-		t.Fatalf("AuthenticateAPIToken: %v", err)
-	}
 
 	// Expiry is decided on the database clock, a second either side.
 	exec(t, env, "UPDATE api_tokens SET expires_at = ? WHERE id = ?", dbNow(t, env).Add(time.Minute), id)
@@ -142,9 +139,6 @@ func TestSessionIdentifiedInOneStatementKeepsEveryRule(t *testing.T) {
 	}
 	if want := storedPolicyVersion(t, env); got.PolicyVersion != want {
 		t.Fatalf("policy version %d, stored %d", got.PolicyVersion, want)
-	}
-	if se, u2, err := env.Accounts.Authenticate(t.Context(), secret); err != nil || se.ID != id || u2.ID != u.ID {
-		t.Fatalf("Authenticate: %v", err)
 	}
 
 	// Idle for 29 minutes: still alive, and seen now. Idle for 31: dead.

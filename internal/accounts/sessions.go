@@ -173,17 +173,6 @@ func (s *Service) newSession(tx *gorm.DB, userID string, mfaPassed bool, ip, ua 
 	return secret, se, nil
 }
 
-// Authenticate returns the live session and user for a cookie token. A
-// session is dead once revoked, past its absolute lifetime, idle too long,
-// or when its user is disabled.
-func (s *Service) Authenticate(ctx context.Context, secret string) (*Session, *User, error) {
-	id, err := s.IdentifySession(ctx, secret)
-	if err != nil {
-		return nil, nil, err
-	}
-	return id.Session, id.User, nil
-}
-
 // Logout ends the session of this token.
 func (s *Service) Logout(ctx context.Context, actor audit.Actor, secret string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -76,14 +76,3 @@ func (s *Service) APITokens(ctx context.Context, userID string) ([]APIToken, err
 func (s *Service) RevokeAPIToken(ctx context.Context, actor audit.Actor, id string) error {
 	return s.revokeOwn(ctx, actor, &APIToken{}, id, "api_token")
 }
-
-// AuthenticateAPIToken returns the user of a live token. Staff tokens count
-// as having passed the second factor: they can only be created from a
-// session that did.
-func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (*User, error) {
-	id, err := s.IdentifyAPIToken(ctx, secret)
-	if err != nil {
-		return nil, err
-	}
-	return id.User, nil
-}

@@ -162,8 +162,9 @@ func (e *Enforcer) reload(ctx context.Context) error {
 	return nil
 }
 
-// Refresh makes sure the policy in memory is the stored one. Handlers call
-// it once per request before deciding anything.
+// Refresh makes sure the policy in memory is the stored one, for callers
+// that have not read the stored version (the poll of Watch); requests use
+// RefreshTo with the version read while identifying them.
 func (e *Enforcer) Refresh(ctx context.Context) error {
 	v, err := e.storedVersion(ctx)
 	if err != nil {
@@ -222,7 +223,7 @@ func (e *Enforcer) Watch(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := e.reload(ctx); err != nil && ctx.Err() == nil {
+			if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
 				e.log.Error("policy poll", "error", err)
 			}
 		}
