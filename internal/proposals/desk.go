@@ -2,12 +2,12 @@ package proposals
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
 
 	"facility/internal/audit"
+	"facility/internal/batch"
 	"facility/internal/idempotency"
 )
 
@@ -28,67 +28,31 @@ type Submission struct {
 // Desk is the submission desk: under load, at a deadline, many submissions
 // arrive at once, and the desk takes whatever is waiting when it is free
 // and submits it all in one transaction with a few set-based statements
-// (a group commit), instead of one transaction of a dozen statements each.
-// It never waits for more to arrive, so a lone submission takes no longer
-// than in a transaction of its own. Every submission keeps all the guarantees of Submit: the deadline
-// on the database clock of its transaction, one submission per proposal,
-// one answer per idempotency key, the receipt mailed after commit.
+// (a group commit, see SubmitAll), instead of one transaction of a dozen
+// statements each. Every submission keeps all the guarantees of Submit:
+// the deadline on the database clock of its transaction, one submission
+// per proposal, one answer per idempotency key, the receipt mailed after
+// commit.
 type Desk struct {
-	s       *Service
-	workers int
-	queue   chan *deskRequest
-	mu      sync.RWMutex // held to read open; exclusively to close the queue
-	open    bool
-	done    sync.WaitGroup
+	group *batch.Group[Submission, Outcome]
 }
 
 // deskBatch is the most submissions one transaction takes: enough to
 // amortise the statements, few enough that a batch stays short.
 const deskBatch = 64
 
-type deskRequest struct {
-	ctx context.Context
-	sub Submission
-	out chan Outcome // buffered: the desk never waits for a reader
-}
-
 // NewDesk makes a desk for s with workers transactions at a time; it
 // takes submissions once started, and submits them one by one until then.
 func NewDesk(s *Service, workers int) *Desk {
-	if workers < 1 {
-		workers = 1
-	}
-	return &Desk{s: s, workers: workers}
+	return &Desk{group: batch.New(batch.Options{Workers: workers, Max: deskBatch, Timeout: time.Minute}, s.SubmitAll)}
 }
 
 // Start opens the desk.
-func (d *Desk) Start() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.open {
-		return
-	}
-	d.queue = make(chan *deskRequest, 4*deskBatch)
-	d.open = true
-	for range d.workers {
-		d.done.Add(1)
-		go d.work()
-	}
-}
+func (d *Desk) Start() { d.group.Start() }
 
 // Stop closes the desk once the submissions already waiting are done;
 // later ones are submitted one by one.
-func (d *Desk) Stop() {
-	d.mu.Lock()
-	if !d.open {
-		d.mu.Unlock()
-		return
-	}
-	d.open = false
-	close(d.queue)
-	d.mu.Unlock()
-	d.done.Wait()
-}
+func (d *Desk) Stop() { d.group.Stop() }
 
 // Submit submits a proposal as idempotency.Do would, with the same
 // results: the stored response of the first request with this key (replayed
@@ -100,72 +64,11 @@ func (d *Desk) Submit(ctx context.Context, sub Submission) (idempotency.Response
 	if !idempotency.ValidKey(sub.Key) {
 		return idempotency.Response{}, false, idempotency.ErrInvalidKey
 	}
-	r := &deskRequest{ctx: ctx, sub: sub, out: make(chan Outcome, 1)}
-	d.mu.RLock()
-	if !d.open {
-		d.mu.RUnlock()
-		return d.s.submitAlone(ctx, sub)
+	o, err := d.group.Do(ctx, sub)
+	if err != nil {
+		return idempotency.Response{}, false, err
 	}
-	select {
-	case d.queue <- r:
-	case <-ctx.Done():
-		d.mu.RUnlock()
-		return idempotency.Response{}, false, ctx.Err()
-	}
-	d.mu.RUnlock()
-	select {
-	case got := <-r.out:
-		return got.Response, got.Replayed, got.Err
-	case <-ctx.Done():
-		return idempotency.Response{}, false, ctx.Err()
-	}
-}
-
-// work takes whatever is waiting, up to a batch, and submits it.
-func (d *Desk) work() {
-	defer d.done.Done()
-	for first := range d.queue {
-		batch := []*deskRequest{first}
-	more:
-		for len(batch) < deskBatch {
-			select {
-			case r, ok := <-d.queue:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		d.process(batch)
-	}
-}
-
-// process submits a batch in one transaction (see SubmitAll).
-func (d *Desk) process(batch []*deskRequest) {
-	// A request whose client has gone is left out: nothing was done for
-	// it, and a retry with its key is a first request.
-	live := batch[:0]
-	for _, r := range batch {
-		if r.ctx.Err() == nil {
-			live = append(live, r)
-		}
-	}
-	if len(live) == 0 {
-		return
-	}
-	subs := make([]Submission, len(live))
-	for i, r := range live {
-		subs[i] = r.sub
-	}
-	// The batch is nobody's request: it finishes even if its requesters
-	// stop waiting, bounded like a request.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for i, o := range d.s.SubmitAll(ctx, subs) {
-		live[i].out <- o
-	}
+	return o.Response, o.Replayed, o.Err
 }
 
 // submitAlone makes one submission in its own idempotent transaction.
