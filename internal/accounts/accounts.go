@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"facility/internal/audit"
+	"facility/internal/batch"
 	"facility/internal/database"
 	"facility/internal/mail"
 	"facility/internal/token"
@@ -70,11 +71,15 @@ type Service struct {
 	staff      StaffChecker
 	mailQueued func(ctx context.Context, ids ...string)
 	log        *slog.Logger
+
+	tokens, sessions *batch.Group[string, identified] // by token hash
 }
 
 // New builds the service. mailQueued is called after a commit that queued mail.
 func New(db *gorm.DB, set Settings, text Translator, staff StaffChecker, mailQueued func(context.Context, ...string), log *slog.Logger) *Service {
-	return &Service{db: db, set: set, text: text, staff: staff, mailQueued: mailQueued, log: log}
+	s := &Service{db: db, set: set, text: text, staff: staff, mailQueued: mailQueued, log: log}
+	s.newIdentifiers()
+	return s
 }
 
 // Errors a person can cause; handlers map them to messages.

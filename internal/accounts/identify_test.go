@@ -188,3 +188,46 @@ func TestSessionIdentifiedInOneStatementKeepsEveryRule(t *testing.T) {
 		}
 	}
 }
+
+// Tokens identified together, as under load, each get what they would
+// alone: two people's live tokens (one of them twice in the batch), an
+// expired, a revoked and an unknown token; the live ones are touched once.
+func TestAPITokensIdentifiedTogether(t *testing.T) {
+	env := apptest.New(t)
+	mint := func(email string) (string, string, string) {
+		u, _ := env.User(email, "", "")
+		secret, tok, err := env.Accounts.CreateAPIToken(t.Context(), audit.Actor{UserID: u.ID, IP: "127.0.0.1"}, "script", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret, tok.ID, u.ID
+	}
+	ann, annToken, annID := mint("ann@example.org")
+	bob, bobToken, bobID := mint("bob@example.org")
+	expired, expiredToken, _ := mint("cy@example.org")
+	exec(t, env, "UPDATE api_tokens SET expires_at = ? WHERE id = ?", dbNow(t, env).Add(-time.Second), expiredToken)
+	revoked, revokedToken, revokedUser := mint("dee@example.org")
+	if err := env.Accounts.RevokeAPIToken(t.Context(), audit.Actor{UserID: revokedUser, IP: "127.0.0.1"}, revokedToken); err != nil {
+		t.Fatal(err)
+	}
+
+	ids, errs := env.Accounts.IdentifyAPITokens(t.Context(), []string{ann, expired, bob, revoked, "fac_unknown", ann})
+	for i, want := range []string{annID, "", bobID, "", "", annID} {
+		switch {
+		case want == "" && !errors.Is(errs[i], accounts.ErrNoSession):
+			t.Errorf("request %d: %v, want ErrNoSession", i, errs[i])
+		case want != "" && (errs[i] != nil || ids[i].User.ID != want):
+			t.Errorf("request %d: %+v %v, want user %s", i, ids[i], errs[i], want)
+		}
+	}
+	if ids[0].User == ids[5].User {
+		t.Error("two requests share one user value")
+	}
+	for _, id := range []string{annToken, bobToken} {
+		var last *time.Time
+		env.DB.Gorm.Raw("SELECT last_used_at FROM api_tokens WHERE id = ?", id).Scan(&last)
+		if last == nil {
+			t.Errorf("token %s: last use not recorded", id)
+		}
+	}
+}

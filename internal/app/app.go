@@ -102,8 +102,9 @@ func New(ctx context.Context, cfg *config.Config, db *database.DB, log *slog.Log
 	return &App{Config: cfg, DB: db, Authz: enf, Accounts: acc, Organisations: orgs, Calls: cs, Proposals: ps, Desk: desk, Blobs: blobs, Attachments: atts, Screening: scr, Text: text, Jobs: q, Web: w, Log: log}, nil
 }
 
-// Start runs the background work: the job queue, the policy watcher and
-// the submission desk.
+// Start runs the background work: the job queue, the policy watcher, the
+// batches that identify requests and read proposals, and the submission
+// desk.
 func (a *App) Start(ctx context.Context) error {
 	if err := a.Jobs.Start(ctx); err != nil {
 		return err
@@ -111,6 +112,8 @@ func (a *App) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.Background())
 	a.stopWatch = cancel
 	go a.Authz.Watch(wctx, 2*time.Second)
+	a.Accounts.StartBatches()
+	a.Proposals.StartBatches()
 	a.Desk.Start()
 	return nil
 }
@@ -122,6 +125,8 @@ func (a *App) Stop(ctx context.Context) {
 	}
 	// Submissions already at the desk are made before the queue stops.
 	a.Desk.Stop()
+	a.Proposals.StopBatches()
+	a.Accounts.StopBatches()
 	if err := a.Jobs.Stop(ctx); err != nil {
 		a.Log.Warn("stop job queue", "error", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"facility/internal/database"
 )
 
 // Batch functions: the same rules as Do for many requests handled together
@@ -117,12 +119,7 @@ func StoreMany(tx *gorm.DB, claims []Claim, responses []Response) error {
 	if len(claims) == 0 {
 		return nil
 	}
-	// The user id column is a uuid on PostgreSQL, where a bare parameter in
-	// VALUES would be text.
-	uid := "?"
-	if tx.Dialector.Name() == "postgres" {
-		uid = "CAST(? AS uuid)"
-	}
+	uid := database.UUIDParam(tx)
 	var sql strings.Builder
 	args := make([]any, 0, 4*len(claims))
 	for i, c := range claims {

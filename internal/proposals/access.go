@@ -3,37 +3,81 @@ package proposals
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"facility/internal/database"
 )
 
 // ForPerson reads a proposal together with what the person may do with it
-// on the applicant side (the rights of Rights), in one statement. A
+// on the applicant side (the rights of Rights): one statement reads it,
+// with the other requests waiting for theirs (see package batch). A
 // proposal that exists but is not theirs comes back with rights "": the
 // caller must refuse it, and can name its organisation when recording the
 // refusal. A proposal that does not exist is ErrNotFound.
 func (s *Service) ForPerson(ctx context.Context, userID, proposalID string) (*Proposal, string, error) {
-	if !database.ValidID(proposalID) {
+	if !database.ValidID(proposalID) || !database.ValidID(userID) {
 		return nil, "", ErrNotFound
 	}
-	var row struct {
+	got, err := s.readers.Do(ctx, personal{userID: userID, proposalID: proposalID})
+	if err != nil {
+		return nil, "", err
+	}
+	return got.p, got.rights, got.err
+}
+
+// personal asks for a proposal as a person sees it.
+type personal struct{ userID, proposalID string }
+
+// withRights is a proposal and a person's rights on it.
+type withRights struct {
+	p      *Proposal
+	rights string
+	err    error
+}
+
+// forPeople reads proposals each with one person's rights.
+func (s *Service) forPeople(ctx context.Context, asks []personal) []withRights {
+	out := make([]withRights, len(asks))
+	db := s.db.WithContext(ctx)
+	uuid := database.UUIDParam(db)
+	var values strings.Builder
+	args := make([]any, 0, 3*len(asks))
+	// Padding repeats the last ask, whose answer is then read twice.
+	for i := range database.Pad(asks) {
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		n := min(i, len(asks)-1)
+		values.WriteString("(CAST(? AS integer), " + uuid + ", " + uuid + ")")
+		args = append(args, n, asks[n].userID, asks[n].proposalID)
+	}
+	var rows []struct {
+		N          int
 		Proposal   Proposal `gorm:"embedded"`
 		OrgRole    *string  `gorm:"column:org_role"`
 		TeamRights *string  `gorm:"column:team_rights"`
 	}
 	// organisation_members and proposal_members have one row per person at
 	// most (their primary keys), so each subquery yields one value or NULL.
-	res := s.db.WithContext(ctx).Raw(`SELECT p.*,
-		(SELECT m.role FROM organisation_members m WHERE m.organisation_id = p.organisation_id AND m.user_id = ?) AS org_role,
-		(SELECT pm.rights FROM proposal_members pm WHERE pm.proposal_id = p.id AND pm.user_id = ?) AS team_rights
-		FROM proposals p WHERE p.id = ?`, userID, userID, proposalID).Scan(&row)
-	if res.Error != nil {
-		return nil, "", fmt.Errorf("read proposal and rights: %w", res.Error)
+	if err := db.Raw(`WITH k (n, uid, pid) AS (VALUES `+values.String()+`)
+		SELECT k.n AS n, p.*,
+		(SELECT m.role FROM organisation_members m WHERE m.organisation_id = p.organisation_id AND m.user_id = k.uid) AS org_role,
+		(SELECT pm.rights FROM proposal_members pm WHERE pm.proposal_id = p.id AND pm.user_id = k.uid) AS team_rights
+		FROM k JOIN proposals p ON p.id = k.pid`, args...).Scan(&rows).Error; err != nil {
+		err = fmt.Errorf("read proposals and rights: %w", err)
+		for i := range out {
+			out[i].err = err
+		}
+		return out
 	}
-	if res.RowsAffected == 0 {
-		return nil, "", ErrNotFound
+	for i := range out {
+		out[i].err = ErrNotFound
 	}
-	return &row.Proposal, bestRights(row.OrgRole, row.TeamRights), nil
+	for i := range rows {
+		r := &rows[i]
+		out[r.N] = withRights{p: &r.Proposal, rights: bestRights(r.OrgRole, r.TeamRights)}
+	}
+	return out
 }
 
 // bestRights combines an organisation role (owners submit, members edit)

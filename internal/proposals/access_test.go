@@ -71,6 +71,29 @@ func TestForPersonAgreesWithRights(t *testing.T) {
 			t.Errorf("%s: proposal %+v, want %+v", name, got, want)
 		}
 	}
+	// Read together, as under load, each gets the answer it got alone; a
+	// list of nine is padded to sixteen, which changes nothing.
+	var names, users, ids []string
+	for name, tc := range cases {
+		names, users, ids = append(names, name), append(users, tc.userID), append(ids, p.ID)
+	}
+	names, users, ids = append(names, "unknown proposal"), append(users, f.actor.UserID), append(ids, database.NewID())
+	got, rights, errs := f.env.Proposals.ForPeople(t.Context(), users, ids)
+	for i, name := range names {
+		if name == "unknown proposal" {
+			if got[i] != nil || !errors.Is(errs[i], proposals.ErrNotFound) {
+				t.Errorf("together, %s: %v %v", name, got[i], errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil || got[i].ID != p.ID || rights[i] != cases[name].want {
+			t.Errorf("together, %s: rights %q (%v), want %q", name, rights[i], errs[i], cases[name].want)
+		}
+	}
+	if got[0] == got[1] {
+		t.Error("two people share one proposal value")
+	}
+
 	for name, id := range map[string]string{"unknown": database.NewID(), "not an id": "x' OR 1=1 --", "empty": ""} {
 		if got, rights, err := f.env.Proposals.ForPerson(t.Context(), f.actor.UserID, id); !errors.Is(err, proposals.ErrNotFound) || got != nil || rights != "" {
 			t.Errorf("%s proposal: %v %q %v", name, got, rights, err)

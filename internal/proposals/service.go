@@ -16,6 +16,7 @@ import (
 
 	"facility/internal/audit"
 	"facility/internal/authz"
+	"facility/internal/batch"
 	"facility/internal/calls"
 	"facility/internal/database"
 	"facility/internal/mail"
@@ -57,12 +58,26 @@ type Service struct {
 	text       Translator
 	publicURL  string
 	mailQueued func(context.Context, ...string)
+
+	readers *batch.Group[personal, withRights] // of ForPerson
 }
+
+// lookups is the most requests one reading statement serves.
+const lookups = 64
 
 // New builds the service.
 func New(db *gorm.DB, cs *calls.Service, text Translator, publicURL string, mailQueued func(context.Context, ...string)) *Service {
-	return &Service{db: db, calls: cs, text: text, publicURL: publicURL, mailQueued: mailQueued}
+	s := &Service{db: db, calls: cs, text: text, publicURL: publicURL, mailQueued: mailQueued}
+	s.readers = batch.New(batch.Options{Max: lookups, Timeout: 15 * time.Second, Linger: time.Millisecond}, s.forPeople)
+	return s
 }
+
+// StartBatches lets requests for proposals be read together (see package batch);
+// until then each is read alone.
+func (s *Service) StartBatches() { s.readers.Start() }
+
+// StopBatches returns once the requests waiting for proposals are served.
+func (s *Service) StopBatches() { s.readers.Stop() }
 
 // StartInput begins a proposal.
 type StartInput struct {

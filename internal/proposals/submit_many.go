@@ -167,7 +167,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 			Proposal Proposal `gorm:"embedded"`
 			DBNow    database.Clock
 		}
-		if err := tx.Raw("SELECT *, "+database.ClockColumn(tx)+" AS db_now FROM proposals WHERE id IN ? ORDER BY id"+lock, ids).
+		if err := tx.Raw("SELECT *, "+database.ClockColumn(tx)+" AS db_now FROM proposals WHERE id IN ? ORDER BY id"+lock, database.Pad(ids)).
 			Scan(&rows).Error; err != nil {
 			return nil, fmt.Errorf("read proposals: %w", err)
 		}
@@ -197,7 +197,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 			callIDs = append(callIDs, w.p.CallID)
 		}
 		var cs []calls.Call
-		if err := tx.Where("id IN ?", callIDs).Find(&cs).Error; err != nil {
+		if err := tx.Where("id IN ?", database.Pad(callIDs)).Find(&cs).Error; err != nil {
 			return nil, fmt.Errorf("read calls: %w", err)
 		}
 		byID := map[string]*calls.Call{}
@@ -248,7 +248,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 			userIDs = append(userIDs, subs[w.i].Actor.UserID)
 		}
 		var fs []struct{ ProposalID, QuestionID, SHA256 string }
-		if err := tx.Model(&Attachment{}).Select("proposal_id, question_id, sha256").Where("proposal_id IN ? AND deleted_at IS NULL", pids).
+		if err := tx.Model(&Attachment{}).Select("proposal_id, question_id, sha256").Where("proposal_id IN ? AND deleted_at IS NULL", database.Pad(pids)).
 			Scan(&fs).Error; err != nil {
 			return nil, fmt.Errorf("read attachments: %w", err)
 		}
@@ -261,14 +261,14 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 			YearFounded                          int
 		}
 		if err := tx.Raw(`SELECT o.id, o.type_code, o.country_iso2, c.ilo_region, o.year_founded FROM organisations o
-			JOIN countries c ON c.iso2 = o.country_iso2 WHERE o.id IN ?`, orgIDs).Scan(&orgRows).Error; err != nil {
+			JOIN countries c ON c.iso2 = o.country_iso2 WHERE o.id IN ?`, database.Pad(orgIDs)).Scan(&orgRows).Error; err != nil {
 			return nil, fmt.Errorf("read organisations: %w", err)
 		}
 		for _, o := range orgRows {
 			orgs[strings.ToLower(o.ID)] = calls.Facts{OrgType: o.TypeCode, Country: o.CountryIso2, Region: o.IloRegion, YearFounded: o.YearFounded}
 		}
 		var us []struct{ ID, Email, Name string }
-		if err := tx.Raw("SELECT id, email, name FROM users WHERE id IN ?", userIDs).Scan(&us).Error; err != nil {
+		if err := tx.Raw("SELECT id, email, name FROM users WHERE id IN ?", database.Pad(userIDs)).Scan(&us).Error; err != nil {
 			return nil, fmt.Errorf("read submitters: %w", err)
 		}
 		for _, u := range us {
@@ -335,11 +335,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 // table: the proposals, their receipts, rounds, audit records and stored
 // responses.
 func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candidate, now time.Time) ([]string, error) {
-	uuid := "?"
-	if tx.Dialector.Name() == database.Postgres {
-		// Parameters in VALUES are text; the columns compared are uuids.
-		uuid = "CAST(? AS uuid)"
-	}
+	uuid := database.UUIDParam(tx)
 	var values strings.Builder
 	args := make([]any, 0, 5*len(work)+4)
 	for k, w := range work {
