@@ -98,6 +98,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		case c.Request().URL.Path == "/healthz" || c.Request().URL.Path == "/readyz" || c.Request().URL.Path == "/metrics":
 			level = slog.LevelDebug
 		}
+		if !s.Log.Enabled(c.Request().Context(), level) {
+			return nil
+		}
 		attrs := []any{"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
 			"status", status, "duration_ms", time.Since(start).Milliseconds(), "ip", c.RealIP()}
 		if v := currentVisitor(c); v.signedIn() {
