@@ -51,6 +51,11 @@ func startServer(ctx context.Context, bin string, env []string) (*server, error)
 	}
 	cmd := exec.CommandContext(ctx, bin, "serve")
 	cmd.Env = append(append(filteredEnv(), env...), "FACILITY_ADDR="+addr, "FACILITY_LOG_LEVEL=warn")
+	// The server runs with the garbage collector set as the deployment
+	// files set it (deployments/compose.yaml), unless the caller chose.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		cmd.Env = append(cmd.Env, "GOGC=400", "GOMEMLIMIT=900MiB")
+	}
 	cmd.Stdout, cmd.Stderr = nil, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server: %w", err)

@@ -18,7 +18,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -48,9 +51,13 @@ func benchSpike(ctx context.Context, args []string) (map[string]any, error) {
 	fs := flag.NewFlagSet("spike", flag.ContinueOnError)
 	n := fs.Int("n", 1000, "applicants submitting in the window")
 	window := fs.Duration("window", 60*time.Second, "submission window")
-	saturation := fs.Int("saturation", 3000, "extra drafts submitted as fast as possible to measure throughput (enough for a few seconds at full speed)")
-	workers := fs.Int("concurrency", 32, "clients at saturation")
+	saturation := fs.Int("saturation", 8000, "extra drafts submitted as fast as possible to measure throughput, shared out between the levels of -concurrency")
+	levels := fs.String("concurrency", "32,128", "numbers of clients at saturation, comma-separated: throughput at saturation is the best of them, for submits and baseline alike")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	clients, err := parseLevels(*levels)
+	if err != nil {
 		return nil, err
 	}
 	url := os.Getenv("FACILITY_DATABASE_URL")
@@ -112,30 +119,49 @@ func benchSpike(ctx context.Context, args []string) (map[string]any, error) {
 	wg.Wait()
 	spikeSecs := time.Since(start).Seconds()
 
-	// Saturation: as many submits as the server takes, closed loop.
-	satResults, satSecs := closedLoop(ctx, *workers, people[*n:], func(p applicant) result { return submit(ctx, client, srv.addr, p) })
-
-	baseRPS, err := baseline(ctx, url, *workers, 5*time.Second)
-	if err != nil {
-		return nil, err
+	// Saturation: as many submits as the server takes, closed loop, at each
+	// number of clients; then the baseline at the same numbers. A server is
+	// saturated when more clients no longer bring more throughput, so each
+	// side is credited with its best level.
+	drafts := people[*n:]
+	per := len(drafts) / len(clients)
+	var satResults []result
+	var levelsOut []map[string]any
+	best, bestBase, bestAt, bestBaseAt := 0.0, 0.0, 0, 0
+	for k, workers := range clients {
+		some := drafts[k*per : (k+1)*per]
+		logf("spike: saturation with %d drafts and %d clients", len(some), workers)
+		rs, secs := closedLoop(ctx, workers, some, func(p applicant) result { return submit(ctx, client, srv.addr, p) })
+		satResults = append(satResults, rs...)
+		rps := float64(countStatus(rs, http.StatusOK)) / secs
+		levelsOut = append(levelsOut, map[string]any{"clients": workers, "rps": rps})
+		if rps > best {
+			best, bestAt = rps, workers
+		}
 	}
-	check, err := checkSubmissions(ctx, url, append(spike, people[*n:]...), append(results, satResults...))
+	for k, workers := range clients {
+		b, err := baseline(ctx, url, workers, 3*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		levelsOut[k]["baseline_rps"] = b
+		if b > bestBase {
+			bestBase, bestBaseAt = b, workers
+		}
+	}
+	submitted := append(append([]applicant(nil), spike...), drafts[:per*len(clients)]...)
+	check, err := checkSubmissions(ctx, url, submitted, append(results, satResults...))
 	if err != nil {
 		return nil, err
 	}
 	lat := latencies(results)
-	satOK := 0
-	for _, r := range satResults {
-		if r.status == http.StatusOK {
-			satOK++
-		}
-	}
 	out := map[string]any{
 		"n": len(spike), "window_s": window.Seconds(), "elapsed_s": spikeSecs,
 		"accepted": countStatus(results, http.StatusOK), "errors_5xx": count5xx(results), "other_status": countOther(results),
 		"lost": check.lost, "duplicates": check.duplicates, "submitted_in_db": check.submitted,
 		"p50_ms": percentile(lat, 0.50), "p95_ms": percentile(lat, 0.95), "p99_ms": percentile(lat, 0.99), "max_ms": percentile(lat, 1),
-		"rps": float64(satOK) / satSecs, "baseline_rps": baseRPS, "saturation_concurrency": *workers,
+		"rps": best, "baseline_rps": bestBase, "saturation_concurrency": bestAt, "baseline_concurrency": bestBaseAt,
+		"ratio": best / bestBase, "saturation": levelsOut,
 		"cores": runtime.NumCPU(),
 	}
 	return out, nil
@@ -175,6 +201,19 @@ func submit(ctx context.Context, client *http.Client, addr string, p applicant) 
 		}
 		return result{status: res.StatusCode, ms: ms}
 	}
+}
+
+// parseLevels reads -concurrency: client counts, comma-separated.
+func parseLevels(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("-concurrency: %q is not a number of clients from 1 to 4096", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func closedLoop(ctx context.Context, workers int, people []applicant, do func(applicant) result) ([]result, float64) {
@@ -273,8 +312,9 @@ func checkSubmissions(ctx context.Context, url string, people []applicant, resul
 		Submits    int
 	}
 	var rows []row
-	if err := db.Gorm.Raw(`SELECT p.id, p.status, (SELECT COUNT(*) FROM audit_log a WHERE a.action = 'proposal.submit' AND a.object_id = p.id::text) AS submits
-		FROM proposals p`).Scan(&rows).Error; err != nil {
+	if err := db.Gorm.Raw(`SELECT p.id, p.status, COALESCE(a.submits, 0) AS submits FROM proposals p
+		LEFT JOIN (SELECT object_id, COUNT(*) AS submits FROM audit_log WHERE action = 'proposal.submit' GROUP BY object_id) a
+		ON a.object_id = p.id::text`).Scan(&rows).Error; err != nil {
 		return out, err
 	}
 	byID := map[string]row{}
@@ -351,9 +391,15 @@ func prepareApplicants(ctx context.Context, url, dir string, count int, open tim
 	}
 	var hash string
 	db.Gorm.Raw("SELECT password_hash FROM users WHERE id = ?", mgr.ID).Scan(&hash)
-	people := make([]applicant, 0, count)
+	// Applicants are prepared by a few workers at once: one by one, a
+	// large -saturation takes minutes before anything is measured.
+	people := make([]applicant, count)
 	amount := int64(2_000_000)
-	for i := range count {
+	next := make(chan int)
+	errs := make(chan error, 1)
+	var ready sync.WaitGroup
+	var prepared atomic.Int64
+	prepare := func(i int) error {
 		var userID, orgID string
 		err := db.Gorm.Transaction(func(tx *gorm.DB) error {
 			now, err := database.Now(tx)
@@ -376,25 +422,50 @@ func prepareApplicants(ctx context.Context, url, dir string, count int, open tim
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("applicant %d: %w", i, err)
+			return fmt.Errorf("applicant %d: %w", i, err)
 		}
 		actor := audit.Actor{UserID: userID, IP: "127.0.0.1", RequestID: "bench"}
 		p, err := a.Proposals.Start(ctx, actor, proposals.StartInput{CallID: c.ID, OrganisationID: orgID, Title: fmt.Sprintf("Proposal %d", i), Language: "en"})
 		if err != nil {
-			return nil, fmt.Errorf("draft %d: %w", i, err)
+			return fmt.Errorf("draft %d: %w", i, err)
 		}
 		if _, err := a.Proposals.Save(ctx, actor, p.ID, proposals.SaveInput{Version: p.Version, RequestedMinor: &amount,
 			Answers: map[string]any{"summary": "Solar dryers for cocoa cooperatives.", "pilot": false, "country": "GH"}}); err != nil {
-			return nil, fmt.Errorf("draft %d: %w", i, err)
+			return fmt.Errorf("draft %d: %w", i, err)
 		}
 		token, _, err := a.Accounts.CreateAPIToken(ctx, actor, "bench", 7)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		people = append(people, applicant{token: token, proposal: p.ID})
-		if (i+1)%250 == 0 {
-			logf("spike: %d applicants ready", i+1)
+		people[i] = applicant{token: token, proposal: p.ID}
+		if done := prepared.Add(1); done%250 == 0 {
+			logf("spike: %d applicants ready", done)
 		}
+		return nil
+	}
+	for range 6 {
+		ready.Add(1)
+		go func() {
+			defer ready.Done()
+			for i := range next {
+				if err := prepare(i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range count {
+		next <- i
+	}
+	close(next)
+	ready.Wait()
+	select {
+	case err := <-errs:
+		return nil, err
+	default:
 	}
 	a.Authz.Changed(ctx)
 	return people, nil
