@@ -149,7 +149,8 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		release = append(release, claimOf(subs[w.i]))
 	}
 
-	// Lock the proposals, in id order, and read the database clock.
+	// Lock the proposals, in id order, and read the database clock and the
+	// facts about their organisations that eligibility rules use.
 	var ids []string
 	for _, w := range work {
 		if database.ValidID(subs[w.i].ProposalID) {
@@ -158,22 +159,34 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 	}
 	var now time.Time
 	found := map[string]*Proposal{}
+	orgs := map[string]calls.Facts{}
 	if len(ids) > 0 {
 		lock := ""
 		if tx.Dialector.Name() == database.Postgres {
-			lock = " FOR UPDATE"
+			lock = " FOR UPDATE OF p"
 		}
 		var rows []struct {
-			Proposal Proposal `gorm:"embedded"`
-			DBNow    database.Clock
+			Proposal       Proposal `gorm:"embedded"`
+			DBNow          database.Clock
+			OrgType        *string
+			OrgCountry     *string
+			OrgRegion      *string
+			OrgYearFounded *int
 		}
-		if err := tx.Raw("SELECT *, "+database.ClockColumn(tx)+" AS db_now FROM proposals WHERE id IN ? ORDER BY id"+lock, database.Pad(ids)).
-			Scan(&rows).Error; err != nil {
+		if err := tx.Raw(`SELECT p.*, `+database.ClockColumn(tx)+` AS db_now, o.type_code AS org_type, o.country_iso2 AS org_country,
+			c.ilo_region AS org_region, o.year_founded AS org_year_founded
+			FROM proposals p LEFT JOIN organisations o ON o.id = p.organisation_id LEFT JOIN countries c ON c.iso2 = o.country_iso2
+			WHERE p.id IN ? ORDER BY p.id`+lock, database.Pad(ids)).Scan(&rows).Error; err != nil {
 			return nil, fmt.Errorf("read proposals: %w", err)
 		}
 		for k := range rows {
-			found[strings.ToLower(rows[k].Proposal.ID)] = &rows[k].Proposal
-			now = rows[k].DBNow.At
+			r := &rows[k]
+			found[strings.ToLower(r.Proposal.ID)] = &r.Proposal
+			now = r.DBNow.At
+			if r.OrgType != nil && r.OrgRegion != nil {
+				orgs[strings.ToLower(r.Proposal.OrganisationID)] = calls.Facts{OrgType: *r.OrgType, Country: *r.OrgCountry,
+					Region: *r.OrgRegion, YearFounded: *r.OrgYearFounded}
+			}
 		}
 	}
 	work = keep(work, func(w *candidate) bool {
@@ -235,16 +248,14 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 	}
 
 	// What is missing, with the attachments; then eligibility, with the
-	// organisations' facts and the submitters.
+	// organisations' facts, and the submitters.
 	files := map[string][]file{}
-	orgs := map[string]calls.Facts{}
 	people := map[string]submitter{}
 	if len(work) > 0 {
 		pids := make([]string, len(work))
-		var orgIDs, userIDs []string
+		var userIDs []string
 		for k, w := range work {
 			pids[k] = w.p.ID
-			orgIDs = append(orgIDs, w.p.OrganisationID)
 			userIDs = append(userIDs, subs[w.i].Actor.UserID)
 		}
 		var fs []struct{ ProposalID, QuestionID, SHA256 string }
@@ -255,17 +266,6 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		for _, f := range fs {
 			k := strings.ToLower(f.ProposalID)
 			files[k] = append(files[k], file{QuestionID: f.QuestionID, SHA256: f.SHA256})
-		}
-		var orgRows []struct {
-			ID, TypeCode, CountryIso2, IloRegion string
-			YearFounded                          int
-		}
-		if err := tx.Raw(`SELECT o.id, o.type_code, o.country_iso2, c.ilo_region, o.year_founded FROM organisations o
-			JOIN countries c ON c.iso2 = o.country_iso2 WHERE o.id IN ?`, database.Pad(orgIDs)).Scan(&orgRows).Error; err != nil {
-			return nil, fmt.Errorf("read organisations: %w", err)
-		}
-		for _, o := range orgRows {
-			orgs[strings.ToLower(o.ID)] = calls.Facts{OrgType: o.TypeCode, Country: o.CountryIso2, Region: o.IloRegion, YearFounded: o.YearFounded}
 		}
 		var us []struct{ ID, Email, Name string }
 		if err := tx.Raw("SELECT id, email, name FROM users WHERE id IN ?", database.Pad(userIDs)).Scan(&us).Error; err != nil {
