@@ -13,7 +13,7 @@ func (s *Service) IdentifyAPITokens(ctx context.Context, secrets []string) ([]*I
 	for i, sec := range secrets {
 		hashes[i] = token.Hash(sec)
 	}
-	got := s.identifyTokens(ctx, hashes)
+	got := s.identify(ctx, s.tokenSecrets(), hashes)
 	ids, errs := make([]*Identity, len(got)), make([]error, len(got))
 	for i, g := range got {
 		ids[i], errs[i] = g.id, g.err

@@ -25,31 +25,28 @@ type Identity struct {
 	PolicyVersion int64
 }
 
-// The statements join the token or session with its user and read the
-// clock and the policy version beside them; the token's or session's own
-// columns are prefixed so they do not collide with the user's.
-const (
-	tokenColumns = `t.id AS t_id, t.user_id AS t_user_id, t.name AS t_name, t.token_hash AS t_token_hash,
-		t.prefix AS t_prefix, t.created_at AS t_created_at, t.last_used_at AS t_last_used_at,
-		t.expires_at AS t_expires_at, t.revoked_at AS t_revoked_at`
-	sessionColumns = `s.id AS s_id, s.token_hash AS s_token_hash, s.user_id AS s_user_id, s.mfa_passed AS s_mfa_passed,
-		s.ip AS s_ip, s.user_agent AS s_user_agent, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
-		s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at`
-	policyVersionColumn = `COALESCE((SELECT version FROM policy_version WHERE id = 1), 0) AS policy_version`
-)
-
-type tokenRow struct {
+// credential is a token or a session read with its user, the database
+// clock and the stored policy version; a statement reading tokens fills
+// Token, one reading sessions fills Session.
+type credential struct {
 	Token         APIToken `gorm:"embedded;embeddedPrefix:t_"`
+	Session       Session  `gorm:"embedded;embeddedPrefix:s_"`
 	User          User     `gorm:"embedded"`
 	DBNow         database.Clock
 	PolicyVersion int64
 }
 
-type sessionRow struct {
-	Session       Session `gorm:"embedded;embeddedPrefix:s_"`
-	User          User    `gorm:"embedded"`
-	DBNow         database.Clock
-	PolicyVersion int64
+// secrets is how one kind of secret (API tokens, session cookies) is read
+// and judged.
+type secrets struct {
+	what  string // in errors
+	query string // the live rows of the hashes listed
+	hash  func(*credential) string
+	// use judges a credential at now: the identity it gives (nil when it is
+	// dead), and the id whose use is due to be recorded, if any.
+	use     func(c *credential, now time.Time) (*Identity, string)
+	model   any    // the table whose use is recorded
+	touched string // and its column
 }
 
 // identified is what a lookup found for one request.
@@ -64,8 +61,65 @@ const lookups = 64
 // newIdentifiers makes the batch groups that identify requests: under
 // load, every request waiting to be identified is read by one statement.
 func (s *Service) newIdentifiers() {
-	s.tokens = batch.New(batch.Options{Max: lookups, Timeout: 15 * time.Second, Linger: time.Millisecond}, s.identifyTokens)
-	s.sessions = batch.New(batch.Options{Max: lookups, Timeout: 15 * time.Second, Linger: time.Millisecond}, s.identifySessions)
+	tokens, sessions := s.tokenSecrets(), s.sessionSecrets()
+	opt := batch.Options{Max: lookups, Timeout: 15 * time.Second, Linger: time.Millisecond}
+	s.tokens = batch.New(opt, func(ctx context.Context, hashes []string) []identified { return s.identify(ctx, tokens, hashes) })
+	s.sessions = batch.New(opt, func(ctx context.Context, hashes []string) []identified { return s.identify(ctx, sessions, hashes) })
+}
+
+// The statements join the token or session with its user and read the
+// clock and the policy version beside them. The token's or session's own
+// columns are prefixed so they do not collide with the user's; they are
+// listed from the models, so a column added to a model is read too.
+const policyVersionColumn = `COALESCE((SELECT version FROM policy_version WHERE id = 1), 0) AS policy_version`
+
+func (s *Service) tokenSecrets() *secrets {
+	return &secrets{what: "API tokens", model: &APIToken{}, touched: "last_used_at",
+		query: `SELECT ` + prefixed(s.db, &APIToken{}, "t") + `, u.*, ` + database.ClockColumn(s.db) + ` AS db_now, ` + policyVersionColumn + `
+			FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash IN ? AND t.revoked_at IS NULL`,
+		hash: func(c *credential) string { return c.Token.TokenHash },
+		use: func(c *credential, now time.Time) (*Identity, string) {
+			t := &c.Token
+			if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) || c.User.DisabledAt != nil {
+				return nil, ""
+			}
+			u, due := c.User, "" // each request its own copy
+			if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchEvery {
+				due, t.LastUsedAt = t.ID, &now // once for the batch
+			}
+			return &Identity{User: &u, PolicyVersion: c.PolicyVersion}, due
+		}}
+}
+
+func (s *Service) sessionSecrets() *secrets {
+	return &secrets{what: "sessions", model: &Session{}, touched: "last_seen_at",
+		query: `SELECT ` + prefixed(s.db, &Session{}, "s") + `, u.*, ` + database.ClockColumn(s.db) + ` AS db_now, ` + policyVersionColumn + `
+			FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash IN ? AND s.revoked_at IS NULL`,
+		hash: func(c *credential) string { return c.Session.TokenHash },
+		use: func(c *credential, now time.Time) (*Identity, string) {
+			se := c.Session // as read, whatever the batch records
+			if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) >= s.set.IdleTimeout || c.User.DisabledAt != nil {
+				return nil, ""
+			}
+			u, due := c.User, ""
+			if now.Sub(c.Session.LastSeenAt) >= touchEvery {
+				due, c.Session.LastSeenAt = se.ID, now // once for the batch
+			}
+			return &Identity{User: &u, Session: &se, PolicyVersion: c.PolicyVersion}, due
+		}}
+}
+
+// prefixed lists model's columns as "alias.column AS alias_column".
+func prefixed(db *gorm.DB, model any, alias string) string {
+	st := &gorm.Statement{DB: db}
+	if err := st.Parse(model); err != nil {
+		panic(fmt.Sprintf("accounts: model %T: %v", model, err)) // a programming error
+	}
+	cols := make([]string, len(st.Schema.DBNames))
+	for i, c := range st.Schema.DBNames {
+		cols[i] = alias + "." + c + " AS " + alias + "_" + c
+	}
+	return strings.Join(cols, ", ")
 }
 
 // StartBatches lets requests be identified together (see package batch); until
@@ -97,47 +151,6 @@ func (s *Service) IdentifyAPIToken(ctx context.Context, secret string) (*Identit
 	return got.id, got.err
 }
 
-// identifyTokens identifies the requests bearing the tokens of hashes.
-func (s *Service) identifyTokens(ctx context.Context, hashes []string) []identified {
-	out := make([]identified, len(hashes))
-	db := s.db.WithContext(ctx)
-	var rows []tokenRow
-	if err := db.Raw(`SELECT `+tokenColumns+`, u.*, `+database.ClockColumn(db)+` AS db_now, `+policyVersionColumn+`
-		FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash IN ? AND t.revoked_at IS NULL`, database.Pad(hashes)).Scan(&rows).Error; err != nil {
-		return failed(out, fmt.Errorf("read API tokens: %w", err))
-	}
-	byHash := make(map[string]*tokenRow, len(rows))
-	for i := range rows {
-		byHash[rows[i].Token.TokenHash] = &rows[i]
-	}
-	var due []string
-	var now time.Time
-	for i, h := range hashes {
-		r := byHash[h]
-		if r == nil {
-			out[i].err = ErrNoSession
-			continue
-		}
-		t := &r.Token
-		now = r.DBNow.At
-		if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) || r.User.DisabledAt != nil {
-			out[i].err = ErrNoSession
-			continue
-		}
-		if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchEvery {
-			due = append(due, t.ID)
-			t.LastUsedAt = &now // once for the batch
-		}
-		u := r.User // each request its own copy
-		out[i].id = &Identity{User: &u, PolicyVersion: r.PolicyVersion}
-	}
-	if err := touch(db, &APIToken{}, "last_used_at", due, now); err != nil {
-		return failed(out, fmt.Errorf("touch API tokens: %w", err))
-	}
-	return out
-}
-
 // IdentifySession finds the live session of a cookie token. A session is
 // dead once revoked, past its absolute lifetime, idle too long, or when its
 // user is disabled. One statement reads it, with the other requests
@@ -153,54 +166,44 @@ func (s *Service) IdentifySession(ctx context.Context, secret string) (*Identity
 	return got.id, got.err
 }
 
-// identifySessions identifies the requests bearing the session cookies of
-// hashes.
-func (s *Service) identifySessions(ctx context.Context, hashes []string) []identified {
+// identify identifies the requests bearing the secrets of kind k whose
+// hashes are listed.
+func (s *Service) identify(ctx context.Context, k *secrets, hashes []string) []identified {
 	out := make([]identified, len(hashes))
 	db := s.db.WithContext(ctx)
-	var rows []sessionRow
-	if err := db.Raw(`SELECT `+sessionColumns+`, u.*, `+database.ClockColumn(db)+` AS db_now, `+policyVersionColumn+`
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash IN ? AND s.revoked_at IS NULL`, database.Pad(hashes)).Scan(&rows).Error; err != nil {
-		return failed(out, fmt.Errorf("read sessions: %w", err))
+	var rows []credential
+	if err := db.Raw(k.query, database.Pad(hashes)).Scan(&rows).Error; err != nil {
+		return failed(out, fmt.Errorf("read %s: %w", k.what, err))
 	}
-	byHash := make(map[string]*sessionRow, len(rows))
+	byHash := make(map[string]*credential, len(rows))
 	for i := range rows {
-		byHash[rows[i].Session.TokenHash] = &rows[i]
+		byHash[k.hash(&rows[i])] = &rows[i]
 	}
 	var due []string
 	var now time.Time
 	for i, h := range hashes {
-		r := byHash[h]
-		if r == nil {
+		c := byHash[h]
+		if c == nil {
 			out[i].err = ErrNoSession
 			continue
 		}
-		se := r.Session // each request its own copy, as of the read
-		now = r.DBNow.At
-		if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) >= s.set.IdleTimeout || r.User.DisabledAt != nil {
+		now = c.DBNow.At
+		id, touch := k.use(c, now)
+		if id == nil {
 			out[i].err = ErrNoSession
 			continue
 		}
-		if now.Sub(r.Session.LastSeenAt) >= touchEvery {
-			due = append(due, se.ID)
-			r.Session.LastSeenAt = now // once for the batch
+		if touch != "" {
+			due = append(due, touch)
 		}
-		u := r.User
-		out[i].id = &Identity{User: &u, Session: &se, PolicyVersion: r.PolicyVersion}
+		out[i].id = id
 	}
-	if err := touch(db, &Session{}, "last_seen_at", due, now); err != nil {
-		return failed(out, fmt.Errorf("touch sessions: %w", err))
+	if len(due) > 0 {
+		if err := db.Model(k.model).Where("id IN ?", database.Pad(due)).Update(k.touched, now).Error; err != nil {
+			return failed(out, fmt.Errorf("record use of %s: %w", k.what, err))
+		}
 	}
 	return out
-}
-
-// touch records that the tokens or sessions ids were used at now.
-func touch(db *gorm.DB, model any, column string, ids []string, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	return db.Model(model).Where("id IN ?", database.Pad(ids)).Update(column, now).Error
 }
 
 // failed gives every request of a batch err.

@@ -110,41 +110,38 @@ func (g *Group[In, Out]) work() {
 	defer g.done.Done()
 	last := 0 // size of the previous batch
 	for first := range g.queue {
-		batch := []*request[In, Out]{first}
-	more:
-		for len(batch) < g.opt.Max {
-			select {
-			case r, ok := <-g.queue:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
+		batch := g.gather([]*request[In, Out]{first}, nil)
 		if last > 1 && len(batch) < g.opt.Max && g.opt.Linger > 0 {
-			batch = g.linger(batch)
+			t := time.NewTimer(g.opt.Linger)
+			batch = g.gather(batch, t.C)
+			t.Stop()
 		}
 		last = len(batch)
 		g.serve(batch)
 	}
 }
 
-// linger adds the requests arriving within Linger to batch.
-func (g *Group[In, Out]) linger(batch []*request[In, Out]) []*request[In, Out] {
-	t := time.NewTimer(g.opt.Linger)
-	defer t.Stop()
+// gather adds to batch, up to Max, the requests waiting, and with until
+// set, those arriving before it fires.
+func (g *Group[In, Out]) gather(batch []*request[In, Out], until <-chan time.Time) []*request[In, Out] {
 	for len(batch) < g.opt.Max {
-		select {
-		case r, ok := <-g.queue:
-			if !ok {
-				return batch
+		var r *request[In, Out]
+		ok := false
+		if until == nil {
+			select {
+			case r, ok = <-g.queue:
+			default:
 			}
-			batch = append(batch, r)
-		case <-t.C:
+		} else {
+			select {
+			case r, ok = <-g.queue:
+			case <-until:
+			}
+		}
+		if !ok { // nothing more, or the queue is closed
 			return batch
 		}
+		batch = append(batch, r)
 	}
 	return batch
 }

@@ -61,6 +61,27 @@ func waitQueued[In, Out any](t *testing.T, g *Group[In, Out], n int) {
 	}
 }
 
+// started is a started group of opt over a recorder, stopped at the end of
+// the test.
+func started(t *testing.T, opt Options) (*recorder, *Group[int, int]) {
+	r := &recorder{}
+	g := New(opt, r.run)
+	g.Start()
+	t.Cleanup(g.Stop)
+	return r, g
+}
+
+// goDo sends request v to g from a goroutine counted by wg.
+func goDo(t *testing.T, g *Group[int, int], wg *sync.WaitGroup, v int) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if _, err := g.Do(t.Context(), v); err != nil {
+			t.Errorf("Do(%d): %v", v, err)
+		}
+	}()
+}
+
 func TestUnstartedGroupServesEachRequestAlone(t *testing.T) {
 	r := &recorder{}
 	g := New(Options{Max: 8}, r.run)
@@ -78,10 +99,7 @@ func TestUnstartedGroupServesEachRequestAlone(t *testing.T) {
 // While a batch runs, the requests arriving wait and are then served
 // together, each with its own answer, at most Max at a time.
 func TestRequestsWaitingAreServedTogether(t *testing.T) {
-	r := &recorder{}
-	g := New(Options{Max: 4}, r.run)
-	g.Start()
-	defer g.Stop()
+	r, g := started(t, Options{Max: 4})
 
 	r.gate.Lock() // the first batch holds the worker
 	answers := make([]int, 7)
@@ -123,10 +141,7 @@ func TestRequestsWaitingAreServedTogether(t *testing.T) {
 // After a batch of more than one, the worker waits Linger for more; after a
 // batch of one it does not.
 func TestLingerOnlyAfterABurst(t *testing.T) {
-	r := &recorder{}
-	g := New(Options{Max: 16, Linger: 200 * time.Millisecond}, r.run)
-	g.Start()
-	defer g.Stop()
+	r, g := started(t, Options{Max: 16, Linger: 200 * time.Millisecond})
 
 	// A lone request is served at once, however long Linger is.
 	start := time.Now()
@@ -143,13 +158,7 @@ func TestLingerOnlyAfterABurst(t *testing.T) {
 	r.gate.Lock()
 	var wg sync.WaitGroup
 	for _, v := range []int{2, 3, 4} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := g.Do(t.Context(), v); err != nil {
-				t.Error(err)
-			}
-		}()
+		goDo(t, g, &wg, v)
 		if v == 2 {
 			r.waitBatches(t, 2)
 		}
@@ -158,13 +167,7 @@ func TestLingerOnlyAfterABurst(t *testing.T) {
 	r.gate.Unlock()
 	wg.Wait()
 	for _, v := range []int{5, 6} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := g.Do(t.Context(), v); err != nil {
-				t.Error(err)
-			}
-		}()
+		goDo(t, g, &wg, v)
 		time.Sleep(20 * time.Millisecond)
 	}
 	wg.Wait()
@@ -177,10 +180,7 @@ func TestLingerOnlyAfterABurst(t *testing.T) {
 // A request whose caller gives up is not served, and the caller gets its
 // context's error.
 func TestAbandonedRequestIsLeftOut(t *testing.T) {
-	r := &recorder{}
-	g := New(Options{Max: 8}, r.run)
-	g.Start()
-	defer g.Stop()
+	r, g := started(t, Options{Max: 8})
 
 	r.gate.Lock()
 	var wg sync.WaitGroup
