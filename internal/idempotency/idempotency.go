@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -58,7 +57,7 @@ func Hash(parts ...string) string {
 }
 
 // Do runs fn once per (userID, key), inside the transaction that claims the
-// key and stores the response, so the work and its recorded answer commit
+// key and stores the response (the batch functions, for one request), so the work and its recorded answer commit
 // or roll back together:
 //   - the first request runs fn; a response below 500 is stored with the
 //     work and returned;
@@ -75,42 +74,25 @@ func Do(ctx context.Context, db *gorm.DB, userID, key, requestHash string, fn fu
 	if !ValidKey(key) {
 		return Response{}, false, ErrInvalidKey
 	}
+	claim := []Claim{{UserID: userID, Key: key, RequestHash: requestHash}}
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// created_at only dates the key for housekeeping; no decision rests
-		// on it, so the server's clock saves a round trip to the database's.
-		ins := tx.Exec(`INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response, created_at)
-			VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (user_id, key) DO NOTHING`, userID, key, requestHash, time.Now().UTC())
-		if ins.Error != nil {
-			return fmt.Errorf("claim idempotency key: %w", ins.Error)
-		}
-		if ins.RowsAffected == 0 {
-			var row struct {
-				RequestHash string
-				StatusCode  int
-				Response    string
-			}
-			if err := tx.Raw("SELECT request_hash, status_code, response FROM idempotency_keys WHERE user_id = ? AND key = ?",
-				userID, key).Scan(&row).Error; err != nil {
-				return fmt.Errorf("read idempotency key: %w", err)
-			}
-			if row.RequestHash != requestHash {
-				return ErrMismatch
-			}
-			res, replayed = Response{Status: row.StatusCode, Body: []byte(row.Response)}, true
+		got, err := ClaimMany(tx, claim)
+		switch {
+		case err != nil:
+			return err
+		case got[0].Err != nil:
+			return got[0].Err
+		case !got[0].Mine:
+			res, replayed = got[0].Response, true
 			return nil
 		}
-		var err error
 		if res, err = fn(tx); err != nil {
 			return err
 		}
 		if res.Status >= 500 {
-			return errNotStored
+			return errNotStored // the rollback frees the key
 		}
-		if err := tx.Exec("UPDATE idempotency_keys SET status_code = ?, response = ? WHERE user_id = ? AND key = ?",
-			res.Status, string(res.Body), userID, key).Error; err != nil {
-			return fmt.Errorf("store idempotent response: %w", err)
-		}
-		return nil
+		return StoreMany(tx, claim, []Response{res})
 	})
 	if errors.Is(err, errNotStored) {
 		return res, false, nil

@@ -4,24 +4,24 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
-
 	"facility/internal/audit"
 	"facility/internal/batch"
 	"facility/internal/idempotency"
 )
 
-// A Submission is one request to submit a proposal, with its idempotency
-// key, as the submission desk takes it.
+// A Submission is one request to submit a proposal, usually with an
+// idempotency key, as SubmitAll and the submission desk take it.
 type Submission struct {
 	Actor      audit.Actor
 	ProposalID string
 	Locale     string // of the receipt e-mail
 	// UserID, Key and RequestHash are the idempotency key's (see
 	// idempotency.Do): every repetition gets the first one's response.
+	// Without a Key, nothing is claimed or stored.
 	UserID, Key, RequestHash string
 	// Respond renders the response to store with the submission and to
 	// give to this request and its repetitions; p is the submitted proposal.
+	// It may be nil when there is no key.
 	Respond func(p *Proposal) (idempotency.Response, error)
 }
 
@@ -29,7 +29,7 @@ type Submission struct {
 // arrive at once, and the desk takes whatever is waiting when it is free
 // and submits it all in one transaction with a few set-based statements
 // (a group commit, see SubmitAll), instead of one transaction of a dozen
-// statements each. Every submission keeps all the guarantees of Submit:
+// statements each. Every submission keeps all the guarantees of a lone one:
 // the deadline on the database clock of its transaction, one submission
 // per proposal, one answer per idempotency key, the receipt mailed after
 // commit.
@@ -42,7 +42,7 @@ type Desk struct {
 const deskBatch = 64
 
 // NewDesk makes a desk for s with workers transactions at a time; it
-// takes submissions once started, and submits them one by one until then.
+// takes submissions once started, and submits each alone until then.
 func NewDesk(s *Service, workers int) *Desk {
 	return &Desk{group: batch.New(batch.Options{Workers: workers, Max: deskBatch, Timeout: time.Minute}, s.SubmitAll)}
 }
@@ -51,7 +51,7 @@ func NewDesk(s *Service, workers int) *Desk {
 func (d *Desk) Start() { d.group.Start() }
 
 // Stop closes the desk once the submissions already waiting are done;
-// later ones are submitted one by one.
+// later ones are submitted alone.
 func (d *Desk) Stop() { d.group.Stop() }
 
 // Submit submits a proposal as idempotency.Do would, with the same
@@ -69,22 +69,4 @@ func (d *Desk) Submit(ctx context.Context, sub Submission) (idempotency.Response
 		return idempotency.Response{}, false, err
 	}
 	return o.Response, o.Replayed, o.Err
-}
-
-// submitAlone makes one submission in its own idempotent transaction.
-func (s *Service) submitAlone(ctx context.Context, sub Submission) (idempotency.Response, bool, error) {
-	var notify func()
-	res, replayed, err := idempotency.Do(ctx, s.db, sub.UserID, sub.Key, sub.RequestHash,
-		func(tx *gorm.DB) (idempotency.Response, error) {
-			p, n, err := s.SubmitIn(tx, sub.Actor, sub.ProposalID, sub.Locale)
-			if err != nil {
-				return idempotency.Response{}, err
-			}
-			notify = n
-			return sub.Respond(p)
-		})
-	if err == nil && notify != nil && res.Status < 500 {
-		notify()
-	}
-	return res, replayed, err
 }

@@ -146,13 +146,13 @@ func TestSubmitAllFallsBackToOneByOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The batch's set-based update fails: a database error of the batch as
-	// a whole, which the one-by-one path does not meet.
+	// The batch's set-based update fails the first time: a database error
+	// of the batch as a whole, which the submissions made one by one after
+	// it do not meet.
 	var failed atomic.Int32
 	db := f.env.DB.Gorm
 	if err := db.Callback().Raw().Before("gorm:raw").Register("test:fail_batch", func(d *gorm.DB) {
-		if strings.Contains(d.Statement.SQL.String(), "submitted_by = v.by_user") {
-			failed.Add(1)
+		if strings.Contains(d.Statement.SQL.String(), "submitted_by = v.by_user") && failed.CompareAndSwap(0, 1) {
 			_ = d.AddError(errors.New("injected failure"))
 		}
 	}); err != nil {

@@ -7,8 +7,7 @@ import (
 	"facility/internal/mail"
 )
 
-// receiptMail is the receipt e-mail of a submission, made the same way for
-// a submission alone (SubmitIn) and at the submission desk. A two-round
+// receiptMail is the receipt e-mail of a submission. A two-round
 // call's subject says which round was received, so a concept note's receipt
 // cannot be taken for the full proposal's.
 func (s *Service) receiptMail(c *calls.Call, p *Proposal, who submitter, hash, locale string, now time.Time) mail.Message {

@@ -19,7 +19,6 @@ import (
 	"facility/internal/batch"
 	"facility/internal/calls"
 	"facility/internal/database"
-	"facility/internal/mail"
 	"facility/internal/validate"
 )
 
@@ -437,101 +436,14 @@ func (s *Service) Deadline(ctx context.Context, p *Proposal) (time.Time, error) 
 	return deadline(s.db.WithContext(ctx), c, p.ID, p.Round)
 }
 
-// Submit submits a complete draft in its own transaction (see SubmitIn).
+// Submit submits a complete draft, as a batch of one (see SubmitAll).
 func (s *Service) Submit(ctx context.Context, actor audit.Actor, id string, locale string) (*Proposal, error) {
-	var p *Proposal
-	var notify func()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		p, notify, err = s.SubmitIn(tx, actor, id, locale)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	notify()
-	return p, nil
-}
-
-// SubmitIn submits a complete draft inside tx, the caller's transaction
-// (an idempotent request's, so the submission and its recorded answer
-// commit together). The deadline is decided with the database clock inside
-// that transaction, the proposal row is locked so concurrent submits make
-// one submission, and the receipt (a number and a hash of what was
-// submitted) is mailed to the submitter: once tx has committed the caller
-// calls notify, which hands the mail to delivery.
-func (s *Service) SubmitIn(tx *gorm.DB, actor audit.Actor, id string, locale string) (*Proposal, func(), error) {
-	ctx := tx.Statement.Context
-	p, c, now, err := s.beforeDeadline(ctx, tx, id, StatusDraft)
-	if err != nil {
-		return nil, nil, err
-	}
-	if now.Before(c.OpensAt) {
-		return nil, nil, ErrNotOpen
-	}
-	files, err := liveFiles(tx, p.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if missing := missing(c, p, files, s.calls.WithTx(tx).Countries(ctx)); len(missing) > 0 {
-		return nil, nil, missing
-	}
-	facts, who, err := orgFacts(tx, p, actor.UserID, now)
-	if err != nil {
-		return nil, nil, err
-	}
-	p.Eligibility.V = c.CheckEligibility(facts)
-	hash, err := contentHash(p, files)
-	if err != nil {
-		return nil, nil, err
-	}
-	p.Status, p.SubmittedAt, p.SubmittedBy, p.ContentHash = StatusSubmitted, &now, &actor.UserID, hash
-	p.ReceiptNumber = receiptNumber(c, p)
-	res := tx.Model(&Proposal{}).Where("id = ? AND status = ?", id, StatusDraft).Updates(map[string]any{
-		"status": p.Status, "submitted_at": now, "submitted_by": actor.UserID, "content_hash": hash,
-		"receipt_number": p.ReceiptNumber, "eligibility": p.Eligibility, "updated_at": now, "version": gorm.Expr("version + 1")})
-	if res.Error != nil {
-		return nil, nil, fmt.Errorf("submit proposal: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, nil, ErrWrongStatus
-	}
-	mailID, err := mail.Queue(tx, s.receiptMail(c, p, who, hash, locale, now))
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := RecordRound(tx, p); err != nil {
-		return nil, nil, err
-	}
-	if err := audit.Append(tx, actor, audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: id, At: now,
-		Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": hash}}); err != nil {
-		return nil, nil, err
-	}
-	return p, func() { s.mailQueued(context.WithoutCancel(ctx), mailID) }, nil
+	o := s.SubmitAll(ctx, []Submission{{Actor: actor, ProposalID: id, Locale: locale}})[0]
+	return o.Proposal, o.Err
 }
 
 // submitter is who submits, for the receipt e-mail.
 type submitter struct{ Email, Name string }
-
-// orgFacts reads what the eligibility rules look at, and the submitter, in
-// one statement.
-func orgFacts(tx *gorm.DB, p *Proposal, userID string, now time.Time) (calls.Facts, submitter, error) {
-	var o struct {
-		TypeCode, CountryIso2, IloRegion string
-		YearFounded                      int
-		Email, Name                      string
-	}
-	res := tx.Raw(`SELECT o.type_code, o.country_iso2, c.ilo_region, o.year_founded, u.email, u.name FROM organisations o
-		JOIN countries c ON c.iso2 = o.country_iso2 JOIN users u ON u.id = ? WHERE o.id = ?`, userID, p.OrganisationID).Scan(&o)
-	if res.Error != nil {
-		return calls.Facts{}, submitter{}, fmt.Errorf("read organisation and submitter: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return calls.Facts{}, submitter{}, fmt.Errorf("read organisation and submitter: none for %s", p.OrganisationID)
-	}
-	return calls.Facts{OrgType: o.TypeCode, Country: o.CountryIso2, Region: o.IloRegion, YearFounded: o.YearFounded,
-		Year: now.Year(), Requested: p.RequestedMinor, Answers: p.Answers.V}, submitter{Email: o.Email, Name: o.Name}, nil
-}
 
 // file is what a submission needs to know of a stored attachment.
 type file struct{ QuestionID, SHA256 string }

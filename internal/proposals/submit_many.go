@@ -18,38 +18,39 @@ import (
 )
 
 // Outcome is what one submission of a batch got: what idempotency.Do
-// would have returned for it.
+// would have returned for it, and the proposal it submitted.
 type Outcome struct {
 	Response idempotency.Response
 	Replayed bool
 	Err      error
+	Proposal *Proposal // as submitted; nil for a replay or a refusal
 }
 
-// SubmitAll makes submissions together in one transaction, each with
-// exactly the checks and effects of a submission alone (SubmitIn inside
-// idempotency.Do), and returns their outcomes in order. A submission that
-// is refused (late, incomplete, wrong status...) gets its error and
-// changes nothing; the others commit. If the transaction fails as a whole
-// (a database error), each submission is made alone, so that one can never
-// fail another.
+// SubmitAll makes submissions together in one transaction and returns their
+// outcomes in order; a submission alone is a batch of one. Each is checked
+// on the database clock of the transaction, with its proposal locked, so
+// concurrent submits make one submission. A submission that is refused
+// (late, incomplete, wrong status...) gets its error and changes nothing;
+// the others commit. Submissions with an idempotency key claim it, and
+// store their response with the submission. If the transaction fails as a
+// whole (a database error), each submission is made alone, so that one
+// can never fail another. Receipts are handed to delivery after commit.
 func (s *Service) SubmitAll(ctx context.Context, subs []Submission) []Outcome {
-	if len(subs) == 1 {
-		// Alone, the path made for one is the shorter.
-		var o Outcome
-		o.Response, o.Replayed, o.Err = s.submitAlone(ctx, subs[0])
-		return []Outcome{o}
-	}
 	out, err := s.submitTogether(ctx, subs)
 	if err == nil {
 		return out
 	}
 	out = make([]Outcome, len(subs))
-	for i, sub := range subs {
+	if len(subs) == 1 {
+		out[0].Err = err
+		return out
+	}
+	for i := range subs {
 		if ctx.Err() != nil {
 			out[i].Err = ctx.Err()
 			continue
 		}
-		out[i].Response, out[i].Replayed, out[i].Err = s.submitAlone(ctx, sub)
+		out[i] = s.SubmitAll(ctx, subs[i:i+1])[0]
 	}
 	return out
 }
@@ -72,7 +73,7 @@ func (s *Service) submitTogether(ctx context.Context, subs []Submission) ([]Outc
 			keys, props := map[[2]string]bool{}, map[string]bool{}
 			for _, i := range pending {
 				k := [2]string{subs[i].UserID, subs[i].Key}
-				if keys[k] || props[subs[i].ProposalID] {
+				if subs[i].Key != "" && keys[k] || props[subs[i].ProposalID] {
 					later = append(later, i)
 					continue
 				}
@@ -119,21 +120,31 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		x, y := subs[round[a]], subs[round[b]]
 		return x.UserID < y.UserID || x.UserID == y.UserID && x.Key < y.Key
 	})
-	claims := make([]idempotency.Claim, len(round))
-	for j, i := range round {
-		claims[j] = idempotency.Claim{UserID: subs[i].UserID, Key: subs[i].Key, RequestHash: subs[i].RequestHash}
+	// Keyed submissions claim their keys: a key used before answers with
+	// its stored response.
+	var claims []idempotency.Claim
+	for _, i := range round {
+		if subs[i].Key != "" {
+			claims = append(claims, claimOf(subs[i]))
+		}
 	}
 	got, err := idempotency.ClaimMany(tx, claims)
 	if err != nil {
 		return nil, err
 	}
 	var work []*candidate
-	for j, i := range round {
+	for _, i := range round {
+		if subs[i].Key == "" {
+			work = append(work, &candidate{i: i})
+			continue
+		}
+		g := got[0]
+		got = got[1:]
 		switch {
-		case got[j].Err != nil:
-			out[i].Err = got[j].Err
-		case !got[j].Mine:
-			out[i] = Outcome{Response: got[j].Response, Replayed: true}
+		case g.Err != nil:
+			out[i].Err = g.Err
+		case !g.Mine:
+			out[i] = Outcome{Response: g.Response, Replayed: true}
 		default:
 			work = append(work, &candidate{i: i})
 		}
@@ -144,9 +155,14 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 	// From here a refused submission's claim is released, as Do's rollback
 	// would.
 	var release []idempotency.Claim
+	unclaim := func(sub Submission) {
+		if sub.Key != "" {
+			release = append(release, claimOf(sub))
+		}
+	}
 	refuse := func(w *candidate, err error) {
 		out[w.i].Err = err
-		release = append(release, claimOf(subs[w.i]))
+		unclaim(subs[w.i])
 	}
 
 	// Lock the proposals, in id order, and read the database clock and the
@@ -300,6 +316,9 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		w.p.Status, w.p.SubmittedAt, w.p.SubmittedBy, w.p.ContentHash = StatusSubmitted, &at, &by, hash
 		w.p.ReceiptNumber = receiptNumber(w.c, w.p)
 		w.who, w.hash = who, hash
+		if sub.Respond == nil {
+			return true
+		}
 		res, err := sub.Respond(w.p)
 		if err != nil {
 			refuse(w, err)
@@ -308,7 +327,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		if res.Status >= 500 {
 			// A server failure is answered but neither stored nor done.
 			out[w.i].Response = res
-			release = append(release, claimOf(sub))
+			unclaim(sub)
 			return false
 		}
 		w.res = res
@@ -326,7 +345,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		return nil, err
 	}
 	for _, w := range work {
-		out[w.i] = Outcome{Response: w.res}
+		out[w.i] = Outcome{Response: w.res, Proposal: w.p}
 	}
 	return mailIDs, nil
 }
@@ -362,15 +381,17 @@ func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candi
 	msgs := make([]mail.Message, len(work))
 	rounds := make([]Round, len(work))
 	entries := make([]audit.Item, len(work))
-	claims := make([]idempotency.Claim, len(work))
-	responses := make([]idempotency.Response, len(work))
+	var claims []idempotency.Claim
+	var responses []idempotency.Response
 	for k, w := range work {
 		sub, p := subs[w.i], w.p
 		msgs[k] = s.receiptMail(w.c, p, w.who, w.hash, sub.Locale, now)
 		rounds[k] = roundOf(p)
 		entries[k] = audit.Item{Actor: sub.Actor, Entry: audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: p.ID, At: now,
 			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": w.hash}}}
-		claims[k], responses[k] = claimOf(sub), w.res
+		if sub.Key != "" {
+			claims, responses = append(claims, claimOf(sub)), append(responses, w.res)
+		}
 	}
 	mailIDs, err := mail.QueueMany(tx, msgs)
 	if err != nil {
