@@ -57,13 +57,8 @@ func (s *Service) forPeople(ctx context.Context, asks []personal) []withRights {
 		OrgRole    *string  `gorm:"column:org_role"`
 		TeamRights *string  `gorm:"column:team_rights"`
 	}
-	// organisation_members and proposal_members have one row per person at
-	// most (their primary keys), so each subquery yields one value or NULL.
 	if err := db.Raw(`WITH k (n, uid, pid) AS (VALUES `+values.String()+`)
-		SELECT k.n AS n, p.*,
-		(SELECT m.role FROM organisation_members m WHERE m.organisation_id = p.organisation_id AND m.user_id = k.uid) AS org_role,
-		(SELECT pm.rights FROM proposal_members pm WHERE pm.proposal_id = p.id AND pm.user_id = k.uid) AS team_rights
-		FROM k JOIN proposals p ON p.id = k.pid`, args...).Scan(&rows).Error; err != nil {
+		SELECT k.n AS n, p.*, `+rightsColumns+` FROM k JOIN proposals p ON p.id = k.pid`, args...).Scan(&rows).Error; err != nil {
 		err = fmt.Errorf("read proposals and rights: %w", err)
 		for i := range out {
 			out[i].err = err
@@ -79,6 +74,23 @@ func (s *Service) forPeople(ctx context.Context, asks []personal) []withRights {
 	}
 	return out
 }
+
+// rightsColumns read, beside a proposal p, the role in its organisation and
+// the rights on its team of the person k.uid, for bestRights.
+// organisation_members and proposal_members have one row per person at most
+// (their primary keys), so each subquery yields one value or NULL.
+const rightsColumns = `(SELECT m.role FROM organisation_members m WHERE m.organisation_id = p.organisation_id AND m.user_id = k.uid) AS org_role,
+	(SELECT pm.rights FROM proposal_members pm WHERE pm.proposal_id = p.id AND pm.user_id = k.uid) AS team_rights`
+
+// AccessError refuses a person a proposal that exists but on which they
+// lack the right needed. Hidden: they have no right on it at all, so its
+// existence is not to be revealed.
+type AccessError struct {
+	OrganisationID string // the proposal's, for the record of the refusal
+	Hidden         bool
+}
+
+func (e *AccessError) Error() string { return "no right on this proposal" }
 
 // bestRights combines an organisation role (owners submit, members edit)
 // with rights given on the team, the stronger winning, as Rights does.

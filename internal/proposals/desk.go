@@ -10,11 +10,13 @@ import (
 )
 
 // A Submission is one request to submit a proposal, usually with an
-// idempotency key, as SubmitAll and the submission desk take it.
+// idempotency key, as SubmitAll and the submission desk take it. The
+// submitter (Actor.UserID) must have the right to submit it, or it is
+// refused with *AccessError (ErrNotFound if it does not exist).
 type Submission struct {
 	Actor      audit.Actor
 	ProposalID string
-	Locale     string // of the receipt e-mail
+	Locale     string // of the receipt e-mail; the proposal's language if empty
 	// UserID, Key and RequestHash are the idempotency key's (see
 	// idempotency.Do): every repetition gets the first one's response.
 	// Without a Key, nothing is claimed or stored.

@@ -232,3 +232,38 @@ func TestDeskConcurrentRepetitionsMakeOneSubmissionEach(t *testing.T) {
 	}
 	f.verifyAudit(t)
 }
+
+// A submission is made only by someone with the right to submit, read in
+// the transaction that submits: a stranger is refused as if the proposal
+// were hidden, a team viewer is refused openly, and neither changes it.
+func TestSubmitAllChecksTheRightToSubmit(t *testing.T) {
+	f := setup(t)
+	ctx := t.Context()
+	p := f.complete(t)
+	stranger, _ := f.env.User("stranger@example.org", "", "")
+	viewer, _ := f.env.User("viewer@example.org", "", "")
+	if _, err := f.env.Proposals.AddMember(ctx, f.actor, p.ID, viewer.Email, proposals.RightView); err != nil {
+		t.Fatal(err)
+	}
+	as := func(userID, key string) proposals.Submission {
+		sub := f.sub(p, key)
+		sub.Actor.UserID, sub.UserID = userID, userID
+		return sub
+	}
+	out := f.env.Proposals.SubmitAll(ctx, []proposals.Submission{as(stranger.ID, "k-s"), as(viewer.ID, "k-v")})
+	for i, hidden := range []bool{true, false} {
+		var ae *proposals.AccessError
+		if !errors.As(out[i].Err, &ae) || ae.Hidden != hidden || ae.OrganisationID != f.org {
+			t.Errorf("submission %d: %v, want an access error (hidden %v)", i, out[i].Err, hidden)
+		}
+	}
+	if got, err := f.env.Proposals.Get(ctx, p.ID); err != nil || got.Status != proposals.StatusDraft {
+		t.Fatalf("refused submissions changed the proposal: %v %v", got.Status, err)
+	}
+	if n := f.count(t, "idempotency_keys", "key IN ('k-s', 'k-v')"); n != 0 {
+		t.Errorf("refused submissions kept %d keys", n)
+	}
+	if out := f.env.Proposals.SubmitAll(ctx, []proposals.Submission{f.sub(p, "k-owner")}); out[0].Err != nil {
+		t.Fatalf("owner: %v", out[0].Err)
+	}
+}

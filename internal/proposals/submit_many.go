@@ -165,39 +165,57 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		unclaim(subs[w.i])
 	}
 
-	// Lock the proposals, in id order, and read the database clock and the
-	// facts about their organisations that eligibility rules use.
-	var ids []string
+	// Lock the proposals, in id order, and read the database clock, the
+	// submitters' rights (checked in the transaction that submits, so a
+	// right taken away meanwhile counts) and the facts about the
+	// organisations that eligibility rules use. A round has each proposal
+	// once.
+	var values strings.Builder
+	var args []any
+	uuid := database.UUIDParam(tx)
+	var asked []*candidate
 	for _, w := range work {
-		if database.ValidID(subs[w.i].ProposalID) {
-			ids = append(ids, subs[w.i].ProposalID)
+		if database.ValidID(subs[w.i].ProposalID) && database.ValidID(subs[w.i].Actor.UserID) {
+			asked = append(asked, w)
 		}
 	}
 	var now time.Time
-	found := map[string]*Proposal{}
+	type locked struct {
+		Proposal       Proposal `gorm:"embedded"`
+		DBNow          database.Clock
+		OrgRole        *string
+		TeamRights     *string
+		OrgType        *string
+		OrgCountry     *string
+		OrgRegion      *string
+		OrgYearFounded *int
+	}
+	found := map[string]*locked{}
 	orgs := map[string]calls.Facts{}
-	if len(ids) > 0 {
+	if len(asked) > 0 {
+		for k, w := range database.Pad(asked) {
+			if k > 0 {
+				values.WriteString(", ")
+			}
+			values.WriteString("(" + uuid + ", " + uuid + ")")
+			args = append(args, subs[w.i].ProposalID, subs[w.i].Actor.UserID)
+		}
 		lock := ""
 		if tx.Dialector.Name() == database.Postgres {
 			lock = " FOR UPDATE OF p"
 		}
-		var rows []struct {
-			Proposal       Proposal `gorm:"embedded"`
-			DBNow          database.Clock
-			OrgType        *string
-			OrgCountry     *string
-			OrgRegion      *string
-			OrgYearFounded *int
-		}
-		if err := tx.Raw(`SELECT p.*, `+database.ClockColumn(tx)+` AS db_now, o.type_code AS org_type, o.country_iso2 AS org_country,
-			c.ilo_region AS org_region, o.year_founded AS org_year_founded
-			FROM proposals p LEFT JOIN organisations o ON o.id = p.organisation_id LEFT JOIN countries c ON c.iso2 = o.country_iso2
-			WHERE p.id IN ? ORDER BY p.id`+lock, database.Pad(ids)).Scan(&rows).Error; err != nil {
+		var rows []locked
+		if err := tx.Raw(`WITH k (pid, uid) AS (VALUES `+values.String()+`)
+			SELECT p.*, `+database.ClockColumn(tx)+` AS db_now, `+rightsColumns+`, o.type_code AS org_type,
+			o.country_iso2 AS org_country, c.ilo_region AS org_region, o.year_founded AS org_year_founded
+			FROM k JOIN proposals p ON p.id = k.pid
+			LEFT JOIN organisations o ON o.id = p.organisation_id LEFT JOIN countries c ON c.iso2 = o.country_iso2
+			ORDER BY p.id`+lock, args...).Scan(&rows).Error; err != nil {
 			return nil, fmt.Errorf("read proposals: %w", err)
 		}
 		for k := range rows {
 			r := &rows[k]
-			found[strings.ToLower(r.Proposal.ID)] = &r.Proposal
+			found[strings.ToLower(r.Proposal.ID)] = r
 			now = r.DBNow.At
 			if r.OrgType != nil && r.OrgRegion != nil {
 				orgs[strings.ToLower(r.Proposal.OrganisationID)] = calls.Facts{OrgType: *r.OrgType, Country: *r.OrgCountry,
@@ -206,10 +224,15 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		}
 	}
 	work = keep(work, func(w *candidate) bool {
-		w.p = found[strings.ToLower(subs[w.i].ProposalID)]
-		switch {
-		case w.p == nil:
+		r := found[strings.ToLower(subs[w.i].ProposalID)]
+		if r == nil {
 			refuse(w, ErrNotFound)
+			return false
+		}
+		w.p = &r.Proposal
+		switch rights := bestRights(r.OrgRole, r.TeamRights); {
+		case !Includes(rights, RightSubmit):
+			refuse(w, &AccessError{OrganisationID: w.p.OrganisationID, Hidden: rights == ""})
 		case w.p.Status != StatusDraft:
 			refuse(w, ErrWrongStatus)
 		default:
@@ -385,7 +408,11 @@ func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candi
 	var responses []idempotency.Response
 	for k, w := range work {
 		sub, p := subs[w.i], w.p
-		msgs[k] = s.receiptMail(w.c, p, w.who, w.hash, sub.Locale, now)
+		locale := sub.Locale
+		if locale == "" {
+			locale = p.Language
+		}
+		msgs[k] = s.receiptMail(w.c, p, w.who, w.hash, locale, now)
 		rounds[k] = roundOf(p)
 		entries[k] = audit.Item{Actor: sub.Actor, Entry: audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: p.ID, At: now,
 			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": w.hash}}}

@@ -235,42 +235,31 @@ func (s *Server) apiProposalMissing(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"complete": len(items) == 0, "missing": items})
 }
 
+// apiSubmitProposal leaves the proposal, and the person's right to submit
+// it, to the submission desk: it reads them in the transaction that
+// submits, together with the other submissions waiting (the deadline rush).
 func (s *Server) apiSubmitProposal(c echo.Context) error {
-	p, _, err := s.proposalFor(c, proposals.RightSubmit)
+	v, err := signedIn(c)
 	if err != nil {
 		return err
 	}
-	key := c.Request().Header.Get("Idempotency-Key")
-	if key == "" {
-		return echo.NewHTTPError(http.StatusBadRequest, "proposal_key_required")
-	}
-	// The body is optional and carries nothing yet, but it is part of the
-	// request: the same key with another body is another request.
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := submitRequestShape(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		// Someone without access learns nothing, not even that the request
+		// was malformed.
+		if _, _, aerr := s.proposalFor(c, proposals.RightSubmit); aerr != nil {
+			return aerr
 		}
-		return validate.One("body", "invalid_json")
+		return err
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		var none struct{}
-		if err := dec.Decode(&none); err != nil {
-			if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-				return validate.One(strings.Trim(f, `"`), "unknown_field")
-			}
-			return validate.One("body", "invalid_json")
-		}
-	}
+	key := c.Request().Header.Get("Idempotency-Key")
 	ctx := c.Request().Context()
+	id := c.Param("id")
 	// The desk stores the receipt as the key's response, so a repetition
 	// gets the same body.
-	res, replayed, err := s.Desk.Submit(ctx, proposals.Submission{Actor: actor(c), ProposalID: p.ID, Locale: p.Language,
-		UserID: currentVisitor(c).User.ID, Key: key,
-		RequestHash: idempotency.Hash(http.MethodPost, c.Request().URL.Path, string(bytes.TrimSpace(body))),
+	res, replayed, err := s.Desk.Submit(ctx, proposals.Submission{Actor: actor(c), ProposalID: id,
+		UserID: v.User.ID, Key: key,
+		RequestHash: idempotency.Hash(http.MethodPost, c.Request().URL.Path, string(body)),
 		Respond: func(sp *proposals.Proposal) (idempotency.Response, error) {
 			b, err := json.Marshal(receiptOf(sp))
 			if err != nil {
@@ -279,11 +268,21 @@ func (s *Server) apiSubmitProposal(c echo.Context) error {
 			return idempotency.Response{Status: http.StatusOK, Body: b}, nil
 		}})
 	var de *proposals.DeadlineError
+	var ae *proposals.AccessError
 	switch {
+	case errors.Is(err, proposals.ErrNotFound):
+		return s.deny(c, true, "", authz.ObjProposal, rightAction[proposals.RightSubmit])
+	case errors.As(err, &ae):
+		return s.deny(c, ae.Hidden, authz.OrgDomain(ae.OrganisationID), authz.ObjProposal, rightAction[proposals.RightSubmit])
 	case errors.As(err, &de):
 		return s.apiLate(c, de)
 	case err != nil:
 		if fe, ok := validate.As(err); ok {
+			// What is missing is named in the call's words.
+			p, perr := s.Proposals.Get(ctx, id)
+			if perr != nil {
+				return perr
+			}
 			call, cerr := s.Calls.Get(ctx, p.CallID)
 			if cerr != nil {
 				return cerr
@@ -296,6 +295,37 @@ func (s *Server) apiSubmitProposal(c echo.Context) error {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
 	return c.JSONBlob(res.Status, res.Body)
+}
+
+// submitRequestShape checks a submit request's key and body, and returns
+// the body, trimmed. The body is optional and carries nothing yet, but it
+// is part of the request: the same key with another body is another
+// request.
+func submitRequestShape(c echo.Context) ([]byte, error) {
+	if c.Request().Header.Get("Idempotency-Key") == "" {
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "proposal_key_required")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		return nil, validate.One("body", "invalid_json")
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		var none struct{}
+		if err := dec.Decode(&none); err != nil {
+			if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+				return nil, validate.One(strings.Trim(f, `"`), "unknown_field")
+			}
+			return nil, validate.One("body", "invalid_json")
+		}
+	}
+	return body, nil
 }
 
 func (s *Server) apiWithdrawProposal(c echo.Context) error {

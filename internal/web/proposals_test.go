@@ -14,6 +14,7 @@ import (
 	"facility/internal/accounts"
 	"facility/internal/apptest"
 	"facility/internal/calls"
+	"facility/internal/database"
 	"facility/internal/mail"
 	"facility/internal/proposals"
 )
@@ -642,5 +643,46 @@ func TestApplicantJourneyAcrossTwoSessions(t *testing.T) {
 	}
 	if got := f.stored(t, id); got.Status != proposals.StatusWithdrawn {
 		t.Fatalf("status after withdrawal: %s", got.Status)
+	}
+}
+
+// The API's submit leaves the right to submit to the submission desk,
+// which reads it in the transaction that submits: a stranger's request is
+// answered as if the proposal did not exist, a team viewer's is forbidden,
+// both are audited and change nothing, and the owner's goes through.
+func TestAPISubmitIsAuthorisedAtTheDesk(t *testing.T) {
+	f := newPortal(t, apptest.CallInput(-time.Hour, 24*time.Hour))
+	p := f.complete(t, "en")
+	stranger, _ := f.env.Applicant("intruder@example.org", "Another Union")
+	viewer, _ := f.env.User("viewer@example.org", "", "")
+	if _, err := f.env.Proposals.AddMember(t.Context(), actorFor(f.owner.ID), p.ID, viewer.Email, proposals.RightView); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		client *apptest.Client
+		path   string
+		want   int
+	}{
+		{"stranger", bearer(t, f.env, stranger.ID), "/api/v1/proposals/" + p.ID + "/submit", http.StatusNotFound},
+		{"team viewer", bearer(t, f.env, viewer.ID), "/api/v1/proposals/" + p.ID + "/submit", http.StatusForbidden},
+		{"unknown proposal", f.api, "/api/v1/proposals/" + database.NewID() + "/submit", http.StatusNotFound},
+	} {
+		before := denials(t, f.env)
+		c.client.Header.Set("Idempotency-Key", "k-"+c.name)
+		res := c.client.Do(http.MethodPost, c.path, nil, "")
+		if res.StatusCode != c.want || strings.Contains(res.Body, "Solar dryers") {
+			t.Errorf("%s: %d %s", c.name, res.StatusCode, res.Body)
+		}
+		if denials(t, f.env) != before+1 {
+			t.Errorf("%s: denial not audited", c.name)
+		}
+		if got := f.stored(t, p.ID); got.Status != proposals.StatusDraft || got.Version != p.Version {
+			t.Fatalf("%s: the proposal changed: %s v%d", c.name, got.Status, got.Version)
+		}
+	}
+	f.api.Header.Set("Idempotency-Key", "k-owner")
+	if res := f.api.Do(http.MethodPost, "/api/v1/proposals/"+p.ID+"/submit", nil, ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("owner: %d %s", res.StatusCode, res.Body)
 	}
 }
