@@ -166,10 +166,10 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 	}
 
 	// Lock the proposals, in id order, and read the database clock, the
-	// submitters' rights (checked in the transaction that submits, so a
-	// right taken away meanwhile counts) and the facts about the
-	// organisations that eligibility rules use. A round has each proposal
-	// once.
+	// submitters (with their rights, checked in the transaction that
+	// submits, so a right taken away meanwhile counts) and the facts about
+	// the organisations that eligibility rules use. A round has each
+	// proposal once.
 	var values strings.Builder
 	var args []any
 	uuid := database.UUIDParam(tx)
@@ -185,6 +185,8 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		DBNow          database.Clock
 		OrgRole        *string
 		TeamRights     *string
+		SubmitterEmail *string
+		SubmitterName  *string
 		OrgType        *string
 		OrgCountry     *string
 		OrgRegion      *string
@@ -206,9 +208,9 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		}
 		var rows []locked
 		if err := tx.Raw(`WITH k (pid, uid) AS (VALUES `+values.String()+`)
-			SELECT p.*, `+database.ClockColumn(tx)+` AS db_now, `+rightsColumns+`, o.type_code AS org_type,
-			o.country_iso2 AS org_country, c.ilo_region AS org_region, o.year_founded AS org_year_founded
-			FROM k JOIN proposals p ON p.id = k.pid
+			SELECT p.*, `+database.ClockColumn(tx)+` AS db_now, `+rightsColumns+`, u.email AS submitter_email, u.name AS submitter_name,
+			o.type_code AS org_type, o.country_iso2 AS org_country, c.ilo_region AS org_region, o.year_founded AS org_year_founded
+			FROM k JOIN proposals p ON p.id = k.pid LEFT JOIN users u ON u.id = k.uid
 			LEFT JOIN organisations o ON o.id = p.organisation_id LEFT JOIN countries c ON c.iso2 = o.country_iso2
 			ORDER BY p.id`+lock, args...).Scan(&rows).Error; err != nil {
 			return nil, fmt.Errorf("read proposals: %w", err)
@@ -230,6 +232,9 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 			return false
 		}
 		w.p = &r.Proposal
+		if r.SubmitterEmail != nil {
+			w.who = submitter{Email: *r.SubmitterEmail, Name: *r.SubmitterName}
+		}
 		switch rights := bestRights(r.OrgRole, r.TeamRights); {
 		case !Includes(rights, RightSubmit):
 			refuse(w, &AccessError{OrganisationID: w.p.OrganisationID, Hidden: rights == ""})
@@ -287,15 +292,12 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 	}
 
 	// What is missing, with the attachments; then eligibility, with the
-	// organisations' facts, and the submitters.
+	// organisations' facts.
 	files := map[string][]file{}
-	people := map[string]submitter{}
 	if len(work) > 0 {
 		pids := make([]string, len(work))
-		var userIDs []string
 		for k, w := range work {
 			pids[k] = w.p.ID
-			userIDs = append(userIDs, subs[w.i].Actor.UserID)
 		}
 		var fs []struct{ ProposalID, QuestionID, SHA256 string }
 		if err := tx.Model(&Attachment{}).Select("proposal_id, question_id, sha256").Where("proposal_id IN ? AND deleted_at IS NULL", database.Pad(pids)).
@@ -305,13 +307,6 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		for _, f := range fs {
 			k := strings.ToLower(f.ProposalID)
 			files[k] = append(files[k], file{QuestionID: f.QuestionID, SHA256: f.SHA256})
-		}
-		var us []struct{ ID, Email, Name string }
-		if err := tx.Raw("SELECT id, email, name FROM users WHERE id IN ?", database.Pad(userIDs)).Scan(&us).Error; err != nil {
-			return nil, fmt.Errorf("read submitters: %w", err)
-		}
-		for _, u := range us {
-			people[strings.ToLower(u.ID)] = submitter{Email: u.Email, Name: u.Name}
 		}
 	}
 	countries := s.calls.WithTx(tx).Countries(ctx)
@@ -323,8 +318,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 			return false
 		}
 		facts, okOrg := orgs[strings.ToLower(w.p.OrganisationID)]
-		who, okWho := people[strings.ToLower(sub.Actor.UserID)]
-		if !okOrg || !okWho {
+		if !okOrg || w.who.Email == "" {
 			refuse(w, fmt.Errorf("read organisation and submitter: none for %s", w.p.OrganisationID))
 			return false
 		}
@@ -338,7 +332,7 @@ func (s *Service) submitRound(tx *gorm.DB, subs []Submission, round []int, out [
 		at, by := now, sub.Actor.UserID
 		w.p.Status, w.p.SubmittedAt, w.p.SubmittedBy, w.p.ContentHash = StatusSubmitted, &at, &by, hash
 		w.p.ReceiptNumber = receiptNumber(w.c, w.p)
-		w.who, w.hash = who, hash
+		w.hash = hash
 		if sub.Respond == nil {
 			return true
 		}
