@@ -48,30 +48,36 @@ func roundSuffix(round int) string {
 	return ""
 }
 
-// RecordRound keeps what p submitted in its current round, inside the
-// submitting transaction (p carries the submission time, submitter, hash
-// and receipt). One INSERT: the submission time is the record's time.
-func RecordRound(tx *gorm.DB, p *Proposal) error {
-	if p.SubmittedAt == nil || p.SubmittedBy == nil {
-		return fmt.Errorf("record round %d of %s: not submitted", p.Round, p.ID)
+// RecordRounds keeps what the proposals ids submitted in their current
+// round, inside the submitting transaction: their rows carry the
+// submission (time, submitter, hash, receipt, answers) and are copied in
+// one statement, so the answers never leave the database. The submission
+// time is the record's time.
+func RecordRounds(tx *gorm.DB, ids []string) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	r := roundOf(p)
-	if err := tx.Create(&r).Error; err != nil {
-		return fmt.Errorf("record round %d: %w", p.Round, err)
+	res := tx.Exec(`INSERT INTO proposal_rounds (proposal_id, round, submitted_at, submitted_by, content_hash, receipt_number,
+			title, requested_minor, answers, created_at)
+		SELECT id, round, submitted_at, submitted_by, content_hash, receipt_number,
+			title, requested_minor, COALESCE(NULLIF(answers, 'null'), '{}'), submitted_at
+		FROM proposals WHERE id IN ? AND status = ?`, database.Pad(ids), StatusSubmitted)
+	if res.Error != nil {
+		return fmt.Errorf("record rounds: %w", res.Error)
+	}
+	if want := len(uniqueFold(ids)); res.RowsAffected != int64(want) {
+		return fmt.Errorf("record rounds: %d of %d proposals submitted", res.RowsAffected, want)
 	}
 	return nil
 }
 
-// roundOf is the record of what a submitted p submitted in its round.
-func roundOf(p *Proposal) Round {
-	r := Round{ProposalID: p.ID, Round: p.Round, SubmittedAt: *p.SubmittedAt, SubmittedBy: *p.SubmittedBy,
-		ContentHash: p.ContentHash, ReceiptNumber: p.ReceiptNumber, Title: p.Title, RequestedMinor: p.RequestedMinor,
-		CreatedAt: *p.SubmittedAt}
-	r.Answers.V = p.Answers.V
-	if r.Answers.V == nil {
-		r.Answers.V = map[string]any{}
+// uniqueFold is ids without repetitions, ignoring case.
+func uniqueFold(ids []string) map[string]bool {
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[strings.ToLower(id)] = true
 	}
-	return r
+	return out
 }
 
 // Rounds lists a proposal's submitted rounds, first round first. The caller

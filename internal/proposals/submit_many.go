@@ -374,7 +374,9 @@ func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candi
 	uuid := database.UUIDParam(tx)
 	var values strings.Builder
 	args := make([]any, 0, 5*len(work)+4)
+	ids := make([]string, len(work))
 	for k, w := range work {
+		ids[k] = w.p.ID
 		if k > 0 {
 			values.WriteString(", ")
 		}
@@ -396,7 +398,6 @@ func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candi
 	}
 
 	msgs := make([]mail.Message, len(work))
-	rounds := make([]Round, len(work))
 	entries := make([]audit.Item, len(work))
 	var claims []idempotency.Claim
 	var responses []idempotency.Response
@@ -407,7 +408,6 @@ func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candi
 			locale = p.Language
 		}
 		msgs[k] = s.receiptMail(w.c, p, w.who, w.hash, locale, now)
-		rounds[k] = roundOf(p)
 		entries[k] = audit.Item{Actor: sub.Actor, Entry: audit.Entry{Action: "proposal.submit", ObjectType: "proposal", ObjectID: p.ID, At: now,
 			Domain: authz.OrgDomain(p.OrganisationID), Details: map[string]any{"receipt": p.ReceiptNumber, "content_hash": w.hash}}}
 		if sub.Key != "" {
@@ -418,8 +418,8 @@ func (s *Service) writeSubmissions(tx *gorm.DB, subs []Submission, work []*candi
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.CreateInBatches(&rounds, len(rounds)).Error; err != nil {
-		return nil, fmt.Errorf("record rounds: %w", err)
+	if err := RecordRounds(tx, ids); err != nil {
+		return nil, err
 	}
 	if err := audit.AppendMany(tx, entries); err != nil {
 		return nil, err

@@ -107,7 +107,7 @@ func (s *Service) invite(tx *gorm.DB, actor audit.Actor, c *calls.Call, p *propo
 		return "", fmt.Errorf("read proposal rounds: %w", err)
 	}
 	if kept == 0 {
-		if err := proposals.RecordRound(tx, p); err != nil {
+		if err := proposals.RecordRounds(tx, []string{p.ID}); err != nil {
 			return "", err
 		}
 	}
