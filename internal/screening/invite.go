@@ -47,8 +47,7 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 		return errs
 	}
 	message = strings.TrimSpace(message)
-	var mailIDs []string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transact(ctx, func(tx *gorm.DB, queued func(...string)) error {
 		c, ps, err := lockOfCall(tx, callID, ids)
 		if err != nil {
 			return err
@@ -82,19 +81,10 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 			if err != nil {
 				return err
 			}
-			if id != "" {
-				mailIDs = append(mailIDs, id)
-			}
+			queued(id)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if len(mailIDs) > 0 {
-		s.mailQueued(ctx, mailIDs...)
-	}
-	return nil
 }
 
 // invite moves one checked, locked concept note to round 2 and queues its

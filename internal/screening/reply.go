@@ -83,8 +83,7 @@ func (s *Service) Reply(ctx context.Context, actor audit.Actor, proposalID, body
 	}
 	body = strings.TrimSpace(body)
 	var r *Reply
-	var mailID string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transact(ctx, func(tx *gorm.DB, queued func(...string)) error {
 		q := tx
 		if tx.Dialector.Name() == "postgres" {
 			// Two team members answering at once: one answer is taken.
@@ -130,14 +129,12 @@ func (s *Service) Reply(ctx context.Context, actor audit.Actor, proposalID, body
 				"characters": len([]rune(body))}}); err != nil {
 			return err
 		}
-		mailID, err = s.queueReplyMail(tx, &p, request, actor.UserID, locale)
+		mailID, err := s.queueReplyMail(tx, &p, request, actor.UserID, locale)
+		queued(mailID)
 		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if mailID != "" {
-		s.mailQueued(ctx, mailID)
 	}
 	return r, nil
 }

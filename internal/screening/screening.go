@@ -278,8 +278,7 @@ func (s *Service) Decide(ctx context.Context, actor audit.Actor, callID string, 
 		return errs
 	}
 	reason = strings.TrimSpace(reason)
-	var mailIDs []string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transact(ctx, func(tx *gorm.DB, queued func(...string)) error {
 		c, ps, err := lockOfCall(tx, callID, ids)
 		if err != nil {
 			return err
@@ -316,13 +315,24 @@ func (s *Service) Decide(ctx context.Context, actor audit.Actor, callID string, 
 			if err != nil {
 				return err
 			}
+			queued(id)
+		}
+		return nil
+	})
+}
+
+// transact runs fn in a transaction and, once it has committed, hands the
+// mail fn queued to delivery (empty ids are no mail).
+func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB, queued func(ids ...string)) error) error {
+	var mailIDs []string
+	queued := func(ids ...string) {
+		for _, id := range ids {
 			if id != "" {
 				mailIDs = append(mailIDs, id)
 			}
 		}
-		return nil
-	})
-	if err != nil {
+	}
+	if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(tx, queued) }); err != nil {
 		return err
 	}
 	if len(mailIDs) > 0 {
