@@ -122,17 +122,11 @@ func (s *Service) invite(tx *gorm.DB, actor audit.Actor, c *calls.Call, p *propo
 // queueInviteMail tells the person who submitted the concept note, in the
 // proposal's language, until when and where to write the full proposal.
 func (s *Service) queueInviteMail(tx *gorm.DB, c *calls.Call, p *proposals.Proposal, message, locale string) (string, error) {
-	if p.SubmittedBy == nil {
-		return "", nil
+	u, err := submitterOf(tx, p, locale)
+	if u == nil || err != nil {
+		return "", err
 	}
-	var u struct{ Email, Name string }
-	if err := tx.Table("users").Select("email, name").Where("id = ?", *p.SubmittedBy).Take(&u).Error; err != nil {
-		return "", fmt.Errorf("read submitter: %w", err)
-	}
-	lang := p.Language
-	if lang == "" {
-		lang = locale
-	}
+	lang := u.Lang
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
 		loc = time.UTC

@@ -341,20 +341,34 @@ func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB, queued func
 	return nil
 }
 
+// recipient is who submitted a proposal, to be written to in Lang.
+type recipient struct{ Email, Name, Lang string }
+
+// submitterOf is who submitted p, in the proposal's language (locale if it
+// has none); nil if nobody has.
+func submitterOf(tx *gorm.DB, p *proposals.Proposal, locale string) (*recipient, error) {
+	if p.SubmittedBy == nil {
+		return nil, nil
+	}
+	var u recipient
+	if err := tx.Table("users").Select("email, name").Where("id = ?", *p.SubmittedBy).Take(&u).Error; err != nil {
+		return nil, fmt.Errorf("read submitter: %w", err)
+	}
+	u.Lang = p.Language
+	if u.Lang == "" {
+		u.Lang = locale
+	}
+	return &u, nil
+}
+
 // queueMail tells the person who submitted the proposal of the decision, in
 // the proposal's language.
 func (s *Service) queueMail(tx *gorm.DB, c *calls.Call, p *proposals.Proposal, decision, reason, locale string) (string, error) {
-	if p.SubmittedBy == nil {
-		return "", nil
+	u, err := submitterOf(tx, p, locale)
+	if u == nil || err != nil {
+		return "", err
 	}
-	var u struct{ Email, Name string }
-	if err := tx.Table("users").Select("email, name").Where("id = ?", *p.SubmittedBy).Take(&u).Error; err != nil {
-		return "", fmt.Errorf("read submitter: %w", err)
-	}
-	lang := p.Language
-	if lang == "" {
-		lang = locale
-	}
+	lang := u.Lang
 	data := map[string]any{"Name": u.Name, "Title": p.Title, "Call": c.Title.V.In(lang, c.Languages.V),
 		"Receipt": p.ReceiptNumber, "Reason": reason, "Link": s.publicURL + "/proposals/" + p.ID}
 	body := s.text.Translate(lang, "screening_mail_"+decision+"_body", data)
