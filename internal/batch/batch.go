@@ -2,8 +2,8 @@
 // load, one database statement or transaction answers all the requests
 // waiting at that moment (group commit for writes, one lookup for many
 // reads), instead of one round trip each. A worker takes whatever is
-// waiting when it is free and never waits for more to arrive, so a lone
-// request is served as soon as it would be on its own.
+// waiting when it is free; after a lone request it never waits for more to
+// arrive, so a request on its own is served as soon as it would be alone.
 package batch
 
 import (
@@ -28,7 +28,7 @@ type Group[In, Out any] struct {
 type Options struct {
 	Workers int           // batches at a time (at least one)
 	Max     int           // requests in a batch (at least one)
-	Timeout time.Duration // bound of a batch's work
+	Timeout time.Duration // bound of a batch's work (a minute if zero)
 	// Linger is how long a worker waits for more requests after a batch of
 	// more than one: when requests come in bursts, a burst is then read by
 	// one statement rather than by a lone first one and then the rest.
@@ -46,6 +46,9 @@ type request[In, Out any] struct {
 // alone, in its caller's goroutine.
 func New[In, Out any](opt Options, run func(ctx context.Context, in []In) []Out) *Group[In, Out] {
 	opt.Workers, opt.Max = max(opt.Workers, 1), max(opt.Max, 1)
+	if opt.Timeout <= 0 {
+		opt.Timeout = time.Minute
+	}
 	return &Group[In, Out]{run: run, opt: opt}
 }
 
