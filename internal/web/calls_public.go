@@ -127,6 +127,7 @@ func readerZone(c echo.Context) *time.Location {
 	return time.UTC
 }
 
+// locationOf is the location named name, UTC when it is empty or unknown.
 func locationOf(name string) *time.Location {
 	loc, err := time.LoadLocation(name)
 	if err != nil || name == "" {

@@ -115,21 +115,12 @@ type editorView struct {
 }
 
 func fmtZone(t time.Time, tz string) string {
-	return t.In(zoneOf(tz)).Format("2006-01-02 15:04 MST")
+	return t.In(locationOf(tz)).Format("2006-01-02 15:04 MST")
 }
 
 // fmtZoneToSecond is fmtZone to the second.
 func fmtZoneToSecond(t time.Time, tz string) string {
-	return t.In(zoneOf(tz)).Format("2006-01-02 15:04:05 MST")
-}
-
-// zoneOf is the location named tz, UTC when there is none.
-func zoneOf(tz string) *time.Location {
-	loc, err := time.LoadLocation(tz)
-	if err != nil || tz == "" {
-		return time.UTC
-	}
-	return loc
+	return t.In(locationOf(tz)).Format("2006-01-02 15:04:05 MST")
 }
 
 // deadlineView is the concept note's (or only round's) deadline as shown;

@@ -48,7 +48,6 @@ type roundsInfo struct {
 	// timezone, UTC and the call's; FullOpen says it is still ahead.
 	FullCloses string
 	FullOpen   bool
-	Grace      int
 	Rows       []roundRow
 	CanInvite  bool
 }
@@ -64,18 +63,13 @@ func (s *Server) roundName(l string, call *calls.Call, round int) string {
 	return s.Text.Translate(l, "rounds_name_1", nil)
 }
 
-// readerZone is the signed-in reader's timezone, UTC otherwise.
-func readerTZ(c echo.Context) string {
-	if v := currentVisitor(c); v.signedIn() && v.User.Timezone != "" {
-		return v.User.Timezone
-	}
-	return "UTC"
-}
+// readerTZ is readerZone's name, for the fmtZone family.
+func readerTZ(c echo.Context) string { return readerZone(c).String() }
 
 // callRounds describes a call's rounds for a page (p nil: the call only).
 func (s *Server) callRounds(c echo.Context, call *calls.Call, p *proposals.Proposal, rounds []proposals.Round) *roundsInfo {
 	l, tz := lang(c), readerTZ(c)
-	ri := &roundsInfo{TwoRound: call.TwoRound, Round: calls.RoundConceptNote, Grace: call.GraceMinutes}
+	ri := &roundsInfo{TwoRound: call.TwoRound, Round: calls.RoundConceptNote}
 	if call.FullProposalClosesAt != nil {
 		ri.FullCloses = inZones(*call.FullProposalClosesAt, tz, "UTC", call.Timezone)
 		ri.FullOpen = time.Now().Before(*call.FullProposalClosesAt)

@@ -50,11 +50,7 @@ type replyView struct {
 // conversationLines puts the conversation in words for a page. Applicants
 // read requests as coming from the Facility team; managers see who asked.
 func (s *Server) conversationLines(c echo.Context, ms []screening.Message, manager bool) []conversationLine {
-	l := lang(c)
-	tz := "UTC"
-	if v := currentVisitor(c); v.signedIn() && v.User.Timezone != "" {
-		tz = v.User.Timezone
-	}
+	l, tz := lang(c), readerTZ(c)
 	out := make([]conversationLine, 0, len(ms))
 	for _, m := range ms {
 		line := conversationLine{Kind: m.Kind, When: fmtZone(m.At, tz), Lines: strings.Split(m.Body, "\n")}
