@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"sort"
@@ -17,8 +16,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-
-	"facility/internal/database"
 )
 
 // Actor is who acted and from where; handlers fill it from the request.
@@ -81,62 +78,9 @@ func chainOf(domain string) int {
 }
 
 // Append writes an entry inside tx, which must be the transaction of the
-// change being recorded.
+// change being recorded (AppendMany of one).
 func Append(tx *gorm.DB, a Actor, e Entry) error {
-	var head struct {
-		Chain    int
-		ChainSeq int64
-		Hash     string
-		Seq      int64
-	}
-	if tx.Dialector.Name() == "postgres" {
-		// Locks the chain until the transaction ends (migration 00008).
-		if err := tx.Raw("SELECT chain, chain_seq, hash FROM audit_chain_head(?)", chainOf(e.Domain)).Scan(&head).Error; err != nil {
-			return fmt.Errorf("lock audit chain: %w", err)
-		}
-	} else if err := tx.Model(&Record{}).Select("chain, chain_seq, hash, seq").Where("chain = 0").
-		Order("chain_seq DESC").Limit(1).Scan(&head).Error; err != nil {
-		return fmt.Errorf("read audit chain head: %w", err)
-	}
-	at := e.At
-	if at.IsZero() {
-		var err error
-		if at, err = database.Now(tx); err != nil {
-			return err
-		}
-	}
-	details := "{}"
-	if len(e.Details) > 0 {
-		b, err := json.Marshal(e.Details)
-		if err != nil {
-			return fmt.Errorf("encode audit details: %w", err)
-		}
-		details = string(b)
-	}
-	r := Record{
-		Chain:      head.Chain,
-		ChainSeq:   head.ChainSeq + 1,
-		ID:         database.NewID(),
-		At:         at.Truncate(time.Microsecond),
-		ActorID:    a.UserID,
-		Action:     e.Action,
-		ObjectType: e.ObjectType,
-		ObjectID:   e.ObjectID,
-		Domain:     e.Domain,
-		IP:         a.IP,
-		RequestID:  a.RequestID,
-		Details:    details,
-		PrevHash:   head.Hash,
-	}
-	if tx.Dialector.Name() != "postgres" {
-		// PostgreSQL numbers records from a sequence (the column's default).
-		r.Seq = head.Seq + 1
-	}
-	r.Hash = r.computeHash()
-	if err := tx.Create(&r).Error; err != nil {
-		return fmt.Errorf("write audit record: %w", err)
-	}
-	return nil
+	return AppendMany(tx, []Item{{Actor: a, Entry: e}})
 }
 
 // Write records an entry in its own transaction, for events that change

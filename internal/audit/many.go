@@ -17,11 +17,10 @@ type Item struct {
 }
 
 // AppendMany writes entries inside tx, the transaction of the changes they
-// record, with one chain head and one insert however many there are. The
-// rules are Append's: a transaction writes all its records in the first
-// chain it locks (on PostgreSQL the chain of the first entry's domain,
-// unless tx holds one already; chain 0 on SQLite), each record linked to
-// the one before it.
+// record, with one chain head and one insert however many there are. A
+// transaction writes all its records in the first chain it locks (on
+// PostgreSQL the chain of the first entry's domain, unless tx holds one
+// already; chain 0 on SQLite), each record linked to the one before it.
 func AppendMany(tx *gorm.DB, items []Item) error {
 	if len(items) == 0 {
 		return nil
@@ -34,6 +33,7 @@ func AppendMany(tx *gorm.DB, items []Item) error {
 	}
 	pg := tx.Dialector.Name() == "postgres"
 	if pg {
+		// Locks the chain until the transaction ends (migration 00008).
 		if err := tx.Raw("SELECT chain, chain_seq, hash FROM audit_chain_head(?)", chainOf(items[0].Entry.Domain)).Scan(&head).Error; err != nil {
 			return fmt.Errorf("lock audit chain: %w", err)
 		}

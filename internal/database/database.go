@@ -110,22 +110,11 @@ func (db *DB) Close() error {
 // current time on SQLite. Decisions such as deadlines use it, not the
 // application server's clock.
 func Now(tx *gorm.DB) (time.Time, error) {
-	if tx.Dialector.Name() == "postgres" {
-		var t time.Time
-		if err := tx.Raw("SELECT now()").Scan(&t).Error; err != nil {
-			return time.Time{}, fmt.Errorf("read database clock: %w", err)
-		}
-		return t.UTC(), nil
-	}
-	var s string
-	if err := tx.Raw("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").Scan(&s).Error; err != nil {
+	var c struct{ DBNow Clock }
+	if err := tx.Raw("SELECT " + ClockColumn(tx) + " AS db_now").Scan(&c).Error; err != nil {
 		return time.Time{}, fmt.Errorf("read database clock: %w", err)
 	}
-	t, err := time.Parse("2006-01-02 15:04:05.000", s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("parse database clock %q: %w", s, err)
-	}
-	return t.UTC(), nil
+	return c.DBNow.At, nil
 }
 
 // Ready reports whether the database answers and every migration is applied.

@@ -49,24 +49,20 @@ type Stored struct {
 // TableName maps Stored to the outbox.
 func (Stored) TableName() string { return "outbox" }
 
-// Queue writes m to the outbox inside tx and returns its id.
+// Queue writes m to the outbox inside tx and returns its id (QueueMany of
+// one, at the database clock if m carries no time).
 func Queue(tx *gorm.DB, m Message) (string, error) {
-	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
-		// Header injection: never let user text start a new header line.
-		return "", fmt.Errorf("mail header contains a line break")
-	}
-	now := m.At
-	if now.IsZero() {
+	if m.At.IsZero() {
 		var err error
-		if now, err = database.Now(tx); err != nil {
+		if m.At, err = database.Now(tx); err != nil {
 			return "", err
 		}
 	}
-	s := Stored{ID: database.NewID(), ToAddress: m.To, Subject: m.Subject, Body: m.Body, Kind: m.Kind, CreatedAt: now}
-	if err := tx.Create(&s).Error; err != nil {
-		return "", fmt.Errorf("write outbox: %w", err)
+	ids, err := QueueMany(tx, []Message{m})
+	if err != nil {
+		return "", err
 	}
-	return s.ID, nil
+	return ids[0], nil
 }
 
 // Outbox reads the outbox for administrators and tests.
