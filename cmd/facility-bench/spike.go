@@ -457,7 +457,8 @@ func prepareApplicants(ctx context.Context, url, dir string, count int, open tim
 			}
 		}()
 	}
-	for i := range count {
+	// The first failure stops the preparation: the rest would fail alike.
+	for i := 0; i < count && len(errs) == 0; i++ {
 		next <- i
 	}
 	close(next)
