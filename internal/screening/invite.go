@@ -90,17 +90,8 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 // invite moves one checked, locked concept note to round 2 and queues its
 // e-mail.
 func (s *Service) invite(tx *gorm.DB, actor audit.Actor, c *calls.Call, p *proposals.Proposal, message, locale string, now time.Time, bulk int) (string, error) {
-	// Proposals submitted before rounds were recorded have no record yet:
-	// keep the concept note before its receipt leaves the row.
-	var kept int64
-	if err := tx.Model(&proposals.Round{}).Where("proposal_id = ? AND round = ?", p.ID, p.Round).Count(&kept).Error; err != nil {
-		return "", fmt.Errorf("read proposal rounds: %w", err)
-	}
-	if kept == 0 {
-		if err := proposals.RecordRounds(tx, []string{p.ID}); err != nil {
-			return "", err
-		}
-	}
+	// The concept note's record was written when it was submitted (or by
+	// migration 00009 for older ones), so its receipt can leave the row.
 	res := tx.Model(&proposals.Proposal{}).Where("id = ? AND status = ? AND round = ?", p.ID, proposals.StatusSubmitted, calls.RoundConceptNote).
 		Updates(map[string]any{"round": calls.RoundFullProposal, "status": proposals.StatusDraft,
 			"screening": proposals.ScreeningPending, "screening_reason": "", "submitted_at": nil, "submitted_by": nil,
