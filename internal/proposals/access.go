@@ -9,7 +9,7 @@ import (
 )
 
 // ForPerson reads a proposal together with what the person may do with it
-// on the applicant side (the rights of Rights): one statement reads it,
+// on the applicant side (see bestRights): one statement reads it,
 // with the other requests waiting for theirs (see package batch). A
 // proposal that exists but is not theirs comes back with rights "": the
 // caller must refuse it, and can name its organisation when recording the
@@ -92,8 +92,12 @@ type AccessError struct {
 
 func (e *AccessError) Error() string { return "no right on this proposal" }
 
-// bestRights combines an organisation role (owners submit, members edit)
-// with rights given on the team, the stronger winning, as Rights does.
+// bestRights is what a person may do with a proposal on the applicant side,
+// from their role in its organisation and the rights given them on its
+// team (both NULL when they have none, as rightsColumns reads them):
+// organisation owners may submit, organisation members edit, and team
+// members what they were given, the stronger winning. "" means nothing:
+// the proposal is not theirs. ForPerson and MineWithDetails both use it.
 func bestRights(orgRole, teamRights *string) string {
 	best := ""
 	if orgRole != nil {

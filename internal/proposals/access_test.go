@@ -10,11 +10,12 @@ import (
 )
 
 // ForPerson reads the proposal and the person's rights in one statement,
-// with the same rights as Rights in every case: organisation owner and
+// with the rights of the table in every case: organisation owner and
 // member, team viewer, editor and submitter, both at once (the stronger
 // wins), and a stranger (the proposal comes back with no rights, so the
-// refusal can name its organisation).
-func TestForPersonAgreesWithRights(t *testing.T) {
+// refusal can name its organisation). Read together (ForPeople) and in a
+// person's list (MineWithDetails) each gets the same rights.
+func TestForPersonRights(t *testing.T) {
 	f := setup(t)
 	p := f.complete(t)
 	add := func(email, rights string) string {
@@ -59,12 +60,8 @@ func TestForPersonAgreesWithRights(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		old, err := f.env.Proposals.Rights(t.Context(), tc.userID, p.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rights != tc.want || rights != old {
-			t.Errorf("%s: rights %q, want %q (Rights says %q)", name, rights, tc.want, old)
+		if rights != tc.want {
+			t.Errorf("%s: rights %q, want %q", name, rights, tc.want)
 		}
 		if got.ID != want.ID || got.OrganisationID != want.OrganisationID || got.Title != want.Title || got.Version != want.Version ||
 			got.Answers.V["summary"] != want.Answers.V["summary"] || got.RequestedMinor != want.RequestedMinor || !got.UpdatedAt.Equal(want.UpdatedAt) {
@@ -92,6 +89,27 @@ func TestForPersonAgreesWithRights(t *testing.T) {
 	}
 	if got[0] == got[1] {
 		t.Error("two people share one proposal value")
+	}
+
+	// A person's list shows the proposal with the same rights; a stranger's
+	// list does not show it.
+	for name, tc := range cases {
+		list, err := f.env.Proposals.MineWithDetails(t.Context(), tc.userID)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		found := false
+		for _, s := range list {
+			if s.ID == p.ID {
+				found = true
+				if s.Rights != tc.want {
+					t.Errorf("listed, %s: rights %q, want %q", name, s.Rights, tc.want)
+				}
+			}
+		}
+		if found != (tc.want != "") {
+			t.Errorf("listed, %s: listed %v", name, found)
+		}
 	}
 
 	for name, id := range map[string]string{"unknown": database.NewID(), "not an id": "x' OR 1=1 --", "empty": ""} {

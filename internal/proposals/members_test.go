@@ -12,14 +12,14 @@ func TestTeamMembersGetTheirRights(t *testing.T) {
 	f := setup(t)
 	p := f.complete(t)
 	guest, _ := f.env.User("guest@example.org", "", "")
-	if r, _ := f.env.Proposals.Rights(t.Context(), guest.ID, p.ID); r != "" {
-		t.Fatalf("stranger has rights %q", r)
+	if _, r, err := f.env.Proposals.ForPerson(t.Context(), guest.ID, p.ID); err != nil || r != "" {
+		t.Fatalf("stranger has rights %q (%v)", r, err)
 	}
 	if _, err := f.env.Proposals.AddMember(t.Context(), f.actor, p.ID, " Guest@Example.org ", proposals.RightView); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := f.env.Proposals.Rights(t.Context(), guest.ID, p.ID); r != proposals.RightView {
-		t.Fatalf("viewer has rights %q", r)
+	if _, r, err := f.env.Proposals.ForPerson(t.Context(), guest.ID, p.ID); err != nil || r != proposals.RightView {
+		t.Fatalf("viewer has rights %q (%v)", r, err)
 	}
 	// Adding again changes the rights instead of adding a second row.
 	if _, err := f.env.Proposals.AddMember(t.Context(), f.actor, p.ID, "guest@example.org", proposals.RightEdit); err != nil {
@@ -44,8 +44,8 @@ func TestTeamMembersGetTheirRights(t *testing.T) {
 	if err := f.env.Proposals.RemoveMember(t.Context(), f.actor, p.ID, guest.ID); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := f.env.Proposals.Rights(t.Context(), guest.ID, p.ID); r != "" {
-		t.Fatalf("removed member has rights %q", r)
+	if _, r, err := f.env.Proposals.ForPerson(t.Context(), guest.ID, p.ID); err != nil || r != "" {
+		t.Fatalf("removed member has rights %q (%v)", r, err)
 	}
 	if err := f.env.Proposals.RemoveMember(t.Context(), f.actor, p.ID, guest.ID); !errors.Is(err, proposals.ErrNotFound) {
 		t.Fatalf("removing twice: %v", err)

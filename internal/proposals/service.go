@@ -185,40 +185,6 @@ func (s *Service) Get(ctx context.Context, id string) (*Proposal, error) {
 	return get(s.db.WithContext(ctx), id, false)
 }
 
-// Rights returns what a person may do with a proposal on the applicant side:
-// organisation owners may submit, organisation members edit, and team
-// members what they were given. "" means nothing: the proposal is not theirs.
-func (s *Service) Rights(ctx context.Context, userID, proposalID string) (string, error) {
-	if !database.ValidID(proposalID) {
-		return "", nil
-	}
-	var rows []struct{ Role, Rights string }
-	err := s.db.WithContext(ctx).Raw(`
-		SELECT m.role AS role, '' AS rights FROM proposals p
-			JOIN organisation_members m ON m.organisation_id = p.organisation_id AND m.user_id = ?
-			WHERE p.id = ?
-		UNION ALL
-		SELECT '' AS role, pm.rights AS rights FROM proposal_members pm WHERE pm.proposal_id = ? AND pm.user_id = ?`,
-		userID, proposalID, proposalID, userID).Scan(&rows).Error
-	if err != nil {
-		return "", fmt.Errorf("read proposal rights: %w", err)
-	}
-	best := ""
-	for _, r := range rows {
-		got := r.Rights
-		switch r.Role {
-		case "owner":
-			got = RightSubmit
-		case "member":
-			got = RightEdit
-		}
-		if rightRank[got] > rightRank[best] {
-			best = got
-		}
-	}
-	return best, nil
-}
-
 // Mine lists the proposals a person can see on the applicant side.
 func (s *Service) Mine(ctx context.Context, userID string) ([]Proposal, error) {
 	var out []Proposal
@@ -588,24 +554,19 @@ func (s *Service) MineWithDetails(ctx context.Context, userID string) ([]Summary
 	if err != nil {
 		return nil, err
 	}
-	var rows []struct{ ProposalID, Role, Rights string }
-	err = db.Raw(`SELECT p.id AS proposal_id, m.role AS role, '' AS rights FROM proposals p
-			JOIN organisation_members m ON m.organisation_id = p.organisation_id AND m.user_id = ? WHERE p.id IN ?
-		UNION ALL
-		SELECT pm.proposal_id, '' AS role, pm.rights FROM proposal_members pm WHERE pm.user_id = ? AND pm.proposal_id IN ?`,
-		userID, ids, userID, ids).Scan(&rows).Error
+	var rows []struct {
+		ProposalID string  `gorm:"column:proposal_id"`
+		OrgRole    *string `gorm:"column:org_role"`
+		TeamRights *string `gorm:"column:team_rights"`
+	}
+	err = db.Raw(`WITH k (uid) AS (VALUES (`+database.UUIDParam(db)+`))
+		SELECT p.id AS proposal_id, `+rightsColumns+` FROM k JOIN proposals p ON p.id IN ?`, userID, ids).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("read proposal rights: %w", err)
 	}
-	rights := map[string]string{}
+	rights := make(map[string]string, len(rows))
 	for _, r := range rows {
-		got := map[string]string{"owner": RightSubmit, "member": RightEdit}[r.Role]
-		if got == "" {
-			got = r.Rights
-		}
-		if rightRank[got] > rightRank[rights[r.ProposalID]] {
-			rights[r.ProposalID] = got
-		}
+		rights[r.ProposalID] = bestRights(r.OrgRole, r.TeamRights)
 	}
 	out := make([]Summary, 0, len(list))
 	for _, p := range list {

@@ -72,34 +72,39 @@ func (s *Server) apiAttachmentRoutes(g *echo.Group) {
 // attachmentProposal loads the proposal in the path for reading its files:
 // the applicant side with view rights, or Facility staff who may read
 // proposals of the call's facility once the proposal is submitted (staff
-// is then true). Everyone else gets proposalFor's audited 404.
+// is then true). Everyone else is refused as proposalFor refuses: an
+// audited 404. One read gives the proposal and the visitor's rights.
 func (s *Server) attachmentProposal(c echo.Context) (p *proposals.Proposal, rights string, staff bool, err error) {
 	v, err := signedIn(c)
 	if err != nil {
 		return nil, "", false, err
 	}
 	ctx := c.Request().Context()
-	if r, err := s.Proposals.Rights(ctx, v.User.ID, c.Param("id")); err != nil || r == "" {
+	p, rights, err = s.Proposals.ForPerson(ctx, v.User.ID, c.Param("id"))
+	if err != nil && !errors.Is(err, proposals.ErrNotFound) {
+		return nil, "", false, err
+	}
+	if p != nil && rights == "" && p.Status != proposals.StatusDraft {
+		call, err := s.Calls.Get(ctx, p.CallID)
 		if err != nil {
 			return nil, "", false, err
 		}
-		p, err := s.Proposals.Get(ctx, c.Param("id"))
-		if err == nil && p.Status != proposals.StatusDraft {
-			call, err := s.Calls.Get(ctx, p.CallID)
-			if err != nil {
-				return nil, "", false, err
-			}
-			ok, err := s.Authz.Allowed(v.User.ID, authz.FacilityDomain(call.FacilityCode), authz.ObjProposal, authz.ActRead)
-			if err != nil {
-				return nil, "", false, err
-			}
-			if ok {
-				return p, "", true, nil
-			}
+		ok, err := s.Authz.Allowed(v.User.ID, authz.FacilityDomain(call.FacilityCode), authz.ObjProposal, authz.ActRead)
+		if err != nil {
+			return nil, "", false, err
+		}
+		if ok {
+			return p, "", true, nil
 		}
 	}
-	p, rights, err = s.proposalFor(c, proposals.RightView)
-	return p, rights, false, err
+	if p == nil || !proposals.Includes(rights, proposals.RightView) {
+		dom := ""
+		if p != nil {
+			dom = authz.OrgDomain(p.OrganisationID)
+		}
+		return nil, "", false, s.deny(c, rights == "", dom, authz.ObjProposal, rightAction[proposals.RightView])
+	}
+	return p, rights, false, nil
 }
 
 // --- the page ---

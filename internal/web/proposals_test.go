@@ -454,8 +454,8 @@ func TestOtherApplicantsCannotReachAProposal(t *testing.T) {
 	if res := page.Get("/proposals"); strings.Contains(res.Body, p.ID) {
 		t.Fatal("a stranger's list shows the proposal")
 	}
-	if r, _ := f.env.Proposals.Rights(t.Context(), stranger.ID, p.ID); r != "" {
-		t.Fatalf("stranger got rights %q", r)
+	if _, r, err := f.env.Proposals.ForPerson(t.Context(), stranger.ID, p.ID); err != nil || r != "" {
+		t.Fatalf("stranger got rights %q (%v)", r, err)
 	}
 
 	// Team members get what their rights allow, no more.
