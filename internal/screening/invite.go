@@ -76,52 +76,64 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, callID string, 
 				return validate.One("proposal_ids", "invite_not_eligible")
 			}
 		}
-		for i := range ps {
-			id, err := s.invite(tx, actor, c, &ps[i], message, locale, now, len(ps))
-			if err != nil {
-				return err
-			}
-			queued(id)
-		}
-		return nil
+		return s.invite(tx, actor, c, ps, message, locale, now, queued)
 	})
 }
 
-// invite moves one checked, locked concept note to round 2 and queues its
-// e-mail.
-func (s *Service) invite(tx *gorm.DB, actor audit.Actor, c *calls.Call, p *proposals.Proposal, message, locale string, now time.Time, bulk int) (string, error) {
-	// The concept note's record was written when it was submitted (or by
-	// migration 00009 for older ones), so its receipt can leave the row.
-	res := tx.Model(&proposals.Proposal{}).Where("id = ? AND status = ? AND round = ?", p.ID, proposals.StatusSubmitted, calls.RoundConceptNote).
+// invite moves checked, locked concept notes to round 2, records it, and
+// queues their e-mails: a few statements however many there are. The
+// concept notes' records were written when they were submitted (or by
+// migration 00009 for older ones), so their receipts can leave the rows.
+func (s *Service) invite(tx *gorm.DB, actor audit.Actor, c *calls.Call, ps []proposals.Proposal, message, locale string, now time.Time, queued func(...string)) error {
+	ids := make([]string, len(ps))
+	for i := range ps {
+		ids[i] = ps[i].ID
+	}
+	res := tx.Model(&proposals.Proposal{}).Where("id IN ? AND status = ? AND round = ?", ids, proposals.StatusSubmitted, calls.RoundConceptNote).
 		Updates(map[string]any{"round": calls.RoundFullProposal, "status": proposals.StatusDraft,
 			"screening": proposals.ScreeningPending, "screening_reason": "", "submitted_at": nil, "submitted_by": nil,
 			"content_hash": "", "receipt_number": "", "updated_at": now, "updated_by": actor.UserID, "version": gorm.Expr("version + 1")})
 	if res.Error != nil {
-		return "", fmt.Errorf("invite to the full proposal: %w", res.Error)
+		return fmt.Errorf("invite to the full proposal: %w", res.Error)
 	}
-	if res.RowsAffected != 1 {
-		return "", validate.One("proposal_ids", "invite_not_submitted")
+	if res.RowsAffected != int64(len(ps)) {
+		return validate.One("proposal_ids", "invite_not_submitted")
 	}
-	if err := audit.Append(tx, actor, audit.Entry{Action: "proposal.invite_full_proposal", ObjectType: "proposal", ObjectID: p.ID,
-		Domain: authz.FacilityDomain(c.FacilityCode), Details: map[string]any{"concept_note_receipt": p.ReceiptNumber,
-			"concept_note_hash": p.ContentHash, "full_proposal_closes_at": c.FullProposalClosesAt.UTC(), "message": message, "bulk": bulk}}); err != nil {
-		return "", err
+	entries := make([]audit.Item, len(ps))
+	for i, p := range ps {
+		entries[i] = audit.Item{Actor: actor, Entry: audit.Entry{Action: "proposal.invite_full_proposal", ObjectType: "proposal",
+			ObjectID: p.ID, At: now, Domain: authz.FacilityDomain(c.FacilityCode), Details: map[string]any{"concept_note_receipt": p.ReceiptNumber,
+				"concept_note_hash": p.ContentHash, "full_proposal_closes_at": c.FullProposalClosesAt.UTC(), "message": message, "bulk": len(ps)}}}
 	}
-	return s.queueInviteMail(tx, c, p, message, locale)
-}
-
-// queueInviteMail tells the person who submitted the concept note, in the
-// proposal's language, until when and where to write the full proposal.
-func (s *Service) queueInviteMail(tx *gorm.DB, c *calls.Call, p *proposals.Proposal, message, locale string) (string, error) {
-	u, err := submitterOf(tx, p, locale)
-	if u == nil || err != nil {
-		return "", err
+	if err := audit.AppendMany(tx, entries); err != nil {
+		return err
 	}
-	lang := u.Lang
+	who, err := submittersOf(tx, ps, locale)
+	if err != nil {
+		return err
+	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
 		loc = time.UTC
 	}
+	var msgs []mail.Message
+	for i := range ps {
+		if u := who[ps[i].ID]; u != nil {
+			msgs = append(msgs, s.inviteMail(c, &ps[i], u, message, loc, now))
+		}
+	}
+	mailIDs, err := mail.QueueMany(tx, msgs)
+	if err != nil {
+		return err
+	}
+	queued(mailIDs...)
+	return nil
+}
+
+// inviteMail tells u, who submitted the concept note p, in their language,
+// until when and where to write the full proposal.
+func (s *Service) inviteMail(c *calls.Call, p *proposals.Proposal, u *recipient, message string, loc *time.Location, now time.Time) mail.Message {
+	lang := u.Lang
 	closes := c.RoundCloses(calls.RoundFullProposal)
 	data := map[string]any{"Name": u.Name, "Title": p.Title, "Call": c.Title.V.In(lang, c.Languages.V), "Receipt": p.ReceiptNumber,
 		"Deadline": closes.In(loc).Format("2006-01-02 15:04 MST"), "DeadlineUTC": closes.UTC().Format("2006-01-02 15:04 UTC"),
@@ -130,6 +142,6 @@ func (s *Service) queueInviteMail(tx *gorm.DB, c *calls.Call, p *proposals.Propo
 	if message != "" {
 		body = s.text.Translate(lang, "screening_mail_invite_message_body", data)
 	}
-	return mail.Queue(tx, mail.Message{To: u.Email, Kind: "full_proposal_invitation",
-		Subject: s.text.Translate(lang, "screening_mail_invite_subject", data), Body: body})
+	return mail.Message{To: u.Email, Kind: "full_proposal_invitation", At: now,
+		Subject: s.text.Translate(lang, "screening_mail_invite_subject", data), Body: body}
 }

@@ -347,18 +347,46 @@ type recipient struct{ Email, Name, Lang string }
 // submitterOf is who submitted p, in the proposal's language (locale if it
 // has none); nil if nobody has.
 func submitterOf(tx *gorm.DB, p *proposals.Proposal, locale string) (*recipient, error) {
-	if p.SubmittedBy == nil {
-		return nil, nil
+	who, err := submittersOf(tx, []proposals.Proposal{*p}, locale)
+	return who[p.ID], err
+}
+
+// submittersOf is submitterOf for many proposals, in one statement, by
+// proposal id; those nobody submitted are absent.
+func submittersOf(tx *gorm.DB, ps []proposals.Proposal, locale string) (map[string]*recipient, error) {
+	var userIDs []string
+	for _, p := range ps {
+		if p.SubmittedBy != nil {
+			userIDs = append(userIDs, *p.SubmittedBy)
+		}
 	}
-	var u recipient
-	if err := tx.Table("users").Select("email, name").Where("id = ?", *p.SubmittedBy).Take(&u).Error; err != nil {
-		return nil, fmt.Errorf("read submitter: %w", err)
+	out := make(map[string]*recipient, len(ps))
+	if len(userIDs) == 0 {
+		return out, nil
 	}
-	u.Lang = p.Language
-	if u.Lang == "" {
-		u.Lang = locale
+	var users []struct{ ID, Email, Name string }
+	if err := tx.Table("users").Select("id, email, name").Where("id IN ?", userIDs).Scan(&users).Error; err != nil {
+		return nil, fmt.Errorf("read submitters: %w", err)
 	}
-	return &u, nil
+	byID := make(map[string]int, len(users))
+	for i, u := range users {
+		byID[u.ID] = i
+	}
+	for _, p := range ps {
+		if p.SubmittedBy == nil {
+			continue
+		}
+		i, ok := byID[*p.SubmittedBy]
+		if !ok {
+			return nil, fmt.Errorf("read submitters: none with id %s", *p.SubmittedBy)
+		}
+		r := &recipient{Email: users[i].Email, Name: users[i].Name, Lang: p.Language}
+		if r.Lang == "" {
+			r.Lang = locale
+		}
+		out[p.ID] = r
+	}
+	return out, nil
 }
 
 // queueMail tells the person who submitted the proposal of the decision, in
