@@ -54,13 +54,3 @@ func fullProposalCloses(errs *validate.Errors, in *Input, loc *time.Location, cl
 	t = t.UTC()
 	return &t
 }
-
-// resolvedFullProposal is the full-proposal closing time of a checked design.
-func resolvedFullProposal(in *Input, closes time.Time) *time.Time {
-	loc, err := time.LoadLocation(in.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
-	var errs validate.Errors
-	return fullProposalCloses(&errs, in, loc, closes)
-}

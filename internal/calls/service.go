@@ -103,6 +103,17 @@ func (s *Service) Countries(ctx context.Context) map[string]bool {
 
 // Check validates a design and returns it resolved: times in UTC.
 func (s *Service) Check(ctx context.Context, in *Input) (opens, closes time.Time, errs validate.Errors) {
+	at, errs := s.check(ctx, in)
+	return at.opens, at.closes, errs
+}
+
+// schedule is a design's times, resolved to instants.
+type schedule struct {
+	opens, closes      time.Time
+	fullProposalCloses *time.Time // two-round calls only
+}
+
+func (s *Service) check(ctx context.Context, in *Input) (at schedule, errs validate.Errors) {
 	if !s.codes(ctx, "thematic_facilities", "code")[in.FacilityCode] {
 		errs.Add("facility", "not_allowed", nil)
 	}
@@ -127,15 +138,15 @@ func (s *Service) Check(ctx context.Context, in *Input) (opens, closes time.Time
 		loc = time.UTC
 	}
 	var perr error
-	if opens, perr = time.ParseInLocation(localLayout, in.Opens, loc); perr != nil {
+	if at.opens, perr = time.ParseInLocation(localLayout, in.Opens, loc); perr != nil {
 		errs.Add("opens", "invalid_datetime", nil)
 	}
-	if closes, perr = time.ParseInLocation(localLayout, in.Closes, loc); perr != nil {
+	if at.closes, perr = time.ParseInLocation(localLayout, in.Closes, loc); perr != nil {
 		errs.Add("closes", "invalid_datetime", nil)
-	} else if !closes.After(opens) {
+	} else if !at.closes.After(at.opens) {
 		errs.Add("closes", "closes_before_opens", nil)
 	}
-	fullProposalCloses(&errs, in, loc, closes)
+	at.fullProposalCloses = fullProposalCloses(&errs, in, loc, at.closes)
 	errs.IntRange("grace_minutes", in.GraceMinutes, 0, 1440)
 	errs.OneOf("currency", in.Currency, Currencies)
 	if in.BudgetMinor <= 0 {
@@ -189,7 +200,8 @@ func (s *Service) Check(ctx context.Context, in *Input) (opens, closes time.Time
 			errs.Add(p+"threshold", "out_of_range", map[string]any{"Min": c.ScaleMin, "Max": c.ScaleMax})
 		}
 	}
-	return opens.UTC(), closes.UTC(), errs
+	at.opens, at.closes = at.opens.UTC(), at.closes.UTC()
+	return at, errs
 }
 
 func checkCodes(errs *validate.Errors, field string, vals []string, known map[string]bool) {
@@ -226,11 +238,11 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (c *Call) apply(in Input, opens, closes time.Time) {
+func (c *Call) apply(in Input, at schedule) {
 	c.FacilityCode, c.Origin, c.Scope = in.FacilityCode, in.Origin, in.Scope
 	c.Languages.V, c.Title.V, c.Challenge.V = nonNil(in.Languages), in.Title, in.Challenge
-	c.TwoRound, c.OpensAt, c.ClosesAt, c.Timezone, c.GraceMinutes = in.TwoRound, opens, closes, in.Timezone, in.GraceMinutes
-	c.FullProposalClosesAt = resolvedFullProposal(&in, closes)
+	c.TwoRound, c.OpensAt, c.ClosesAt, c.Timezone, c.GraceMinutes = in.TwoRound, at.opens, at.closes, in.Timezone, in.GraceMinutes
+	c.FullProposalClosesAt = at.fullProposalCloses
 	c.Currency, c.BudgetMinor, c.MinGrantMinor, c.MaxGrantMinor = in.Currency, in.BudgetMinor, in.MinGrantMinor, in.MaxGrantMinor
 	c.Regions.V, c.Countries.V, c.OrgTypes.V = nonNil(in.Regions), nonNil(in.Countries), nonNil(in.OrgTypes)
 	c.Indicators.V, c.Donors.V = nonNil(in.Indicators), nonNil(in.Donors)
@@ -250,12 +262,12 @@ func (c *Call) apply(in Input, opens, closes time.Time) {
 
 // Create saves a new draft call.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, in Input) (*Call, error) {
-	opens, closes, errs := s.Check(ctx, &in)
+	at, errs := s.check(ctx, &in)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	c := &Call{ID: database.NewID(), Status: StatusDraft, Version: 1, CreatedBy: actor.UserID}
-	c.apply(in, opens, closes)
+	c.apply(in, at)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now, err := database.Now(tx)
 		if err != nil {
@@ -291,7 +303,7 @@ func abbreviation(code string) string {
 
 // Update replaces a draft call's design, if nobody changed it since version.
 func (s *Service) Update(ctx context.Context, actor audit.Actor, id string, version int, in Input) (*Call, error) {
-	opens, closes, errs := s.Check(ctx, &in)
+	at, errs := s.check(ctx, &in)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -314,7 +326,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, id string, vers
 		if err != nil {
 			return err
 		}
-		c.apply(in, opens, closes)
+		c.apply(in, at)
 		c.UpdatedAt, c.Version = now, version+1
 		res := tx.Model(&Call{}).Where("id = ? AND version = ?", id, version).Select("*").Omit("id", "reference", "created_by", "created_at").Updates(c)
 		if res.Error != nil {
